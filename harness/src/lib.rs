@@ -1,0 +1,13 @@
+//! leakbench: a benchmark for Go leak detectors.
+//!
+//! The pipeline, one module a stage: scenarios ([`scenario`]) → build ([`fixture_build`]) →
+//! launch ([`launch`]) → sample ([`probe`], [`sampler`]) → trace ([`trace`]) → detect
+//! ([`detect`]) → score ([`score`], [`oracle`]) → export ([`export`]).
+//! Detectors read traces, never live processes: record once, evaluate many times.
+
+pub mod clock;
+pub mod fsio;
+pub mod pprof;
+pub mod sample;
+pub mod scenario;
+pub mod trace;

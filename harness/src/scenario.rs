@@ -1,0 +1,755 @@
+//! Scenario files (`scenarios/*.toml`): parsing and validation into [`Scenario`].
+//!
+//! Owns the scenario schema (documented in `docs/scenario-format.md`) and every check on it.
+//! Every bad input becomes one [`ScenarioError`] naming the file, the key and the fix; the CLI
+//! maps it to exit code 2. Must not start processes or touch results.
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The leak classes leakbench knows, as named in scenario files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeakClass {
+    Goroutine,
+    Map,
+    Context,
+    Finalizer,
+    Cgo,
+}
+
+impl LeakClass {
+    pub const ALL: [LeakClass; 5] = [
+        LeakClass::Goroutine,
+        LeakClass::Map,
+        LeakClass::Context,
+        LeakClass::Finalizer,
+        LeakClass::Cgo,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakClass::Goroutine => "goroutine",
+            LeakClass::Map => "map",
+            LeakClass::Context => "context",
+            LeakClass::Finalizer => "finalizer",
+            LeakClass::Cgo => "cgo",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LeakClass> {
+        LeakClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for LeakClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a scenario is for, derived from its truth and leak parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// It leaks.
+    Leak,
+    /// The non-leaking twin of a leak (same fixture, `fixed = true`).
+    Twin,
+    /// Looks like a leak, is not.
+    HardNegative,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Leak => "leak",
+            Role::Twin => "twin",
+            Role::HardNegative => "hard-negative",
+        })
+    }
+}
+
+/// Leak parameters, passed to the fixture as flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeakParams {
+    /// `-onset`: seconds after start-up at which the leak starts.
+    #[serde(default)]
+    pub onset_s: f64,
+    /// `-rate`: leaked units per second.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// `-max-units`: bound on the total leak.
+    #[serde(default = "default_max_units")]
+    pub max_units: u64,
+    /// `-seed`: base seed; the repetition index is added.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// `-fixed`: run the non-leaking twin.
+    #[serde(default)]
+    pub fixed: bool,
+}
+
+fn default_rate() -> f64 {
+    10.0
+}
+fn default_max_units() -> u64 {
+    10_000
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// What the scenario is, for scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroundTruth {
+    pub leaking: bool,
+    pub class: String,
+    /// Regex a detector's reported site must match.
+    pub site: String,
+    /// Seconds after onset within which a detection counts as timely.
+    #[serde(default = "default_tolerance")]
+    pub tolerance_s: f64,
+}
+
+fn default_tolerance() -> f64 {
+    10.0
+}
+
+/// The file as written; validated into [`Scenario`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    #[serde(default)]
+    description: String,
+    fixture: String,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    duration_s: f64,
+    #[serde(default = "default_interval")]
+    interval_s: f64,
+    #[serde(default)]
+    warmup_s: f64,
+    #[serde(default = "default_rss_cap")]
+    rss_cap_mib: u64,
+    #[serde(default)]
+    gomemlimit_mib: Option<u64>,
+    #[serde(default = "default_leak")]
+    leak: LeakParams,
+    truth: GroundTruth,
+}
+
+fn default_interval() -> f64 {
+    0.5
+}
+fn default_rss_cap() -> u64 {
+    1024
+}
+fn default_leak() -> LeakParams {
+    LeakParams {
+        onset_s: 0.0,
+        rate: default_rate(),
+        max_units: default_max_units(),
+        seed: default_seed(),
+        fixed: false,
+    }
+}
+
+/// A validated scenario. Serialized into each repetition's `meta.json`, so a trace carries
+/// the ground truth it is scored against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// The file stem.
+    pub name: String,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    pub description: String,
+    /// Directory name under `go-fixtures/cmd/`.
+    pub fixture: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub duration_s: f64,
+    pub interval_s: f64,
+    pub warmup_s: f64,
+    pub rss_cap_mib: u64,
+    pub gomemlimit_mib: Option<u64>,
+    pub leak: LeakParams,
+    pub truth: GroundTruth,
+    pub class: LeakClass,
+}
+
+impl Scenario {
+    pub fn role(&self) -> Role {
+        if self.truth.leaking {
+            Role::Leak
+        } else if self.leak.fixed {
+            Role::Twin
+        } else {
+            Role::HardNegative
+        }
+    }
+
+    /// The expected-site regex (validated on load, so this cannot fail).
+    pub fn site_regex(&self) -> Regex {
+        Regex::new(&self.truth.site).expect("validated on load")
+    }
+
+    /// The fixture's command-line flags: the leak parameters, then the scenario's `args`.
+    /// An argument vector: no shell ever sees it.
+    pub fn fixture_args(&self, rep: u32) -> Vec<String> {
+        let mut a = vec![
+            format!("-onset={}ms", (self.leak.onset_s * 1000.0).round() as u64),
+            format!("-rate={}", self.leak.rate),
+            format!("-max-units={}", self.leak.max_units),
+            format!("-seed={}", self.leak.seed + rep as u64),
+            // A safety net: the fixture stops itself even if the harness cannot.
+            format!("-duration={}ms", ((self.duration_s + 30.0) * 1000.0) as u64),
+        ];
+        if self.leak.fixed {
+            a.push("-fixed".into());
+        }
+        a.extend(self.args.iter().cloned());
+        a
+    }
+}
+
+/// A bad scenario file: which file, which key, what is wrong, how to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: key `{key}`: {problem} (fix: {fix})")]
+pub struct ScenarioError {
+    pub path: String,
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+fn err(
+    path: &Path,
+    key: &str,
+    problem: impl Into<String>,
+    fix: impl Into<String>,
+) -> ScenarioError {
+    ScenarioError {
+        path: path.display().to_string(),
+        key: key.to_string(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Parses and validates scenario text. `fixtures_dir` (`go-fixtures/`), when given, is checked
+/// for the fixture's directory.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    fixtures_dir: Option<&Path>,
+) -> Result<Scenario, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(err(
+            path,
+            "(file name)",
+            "scenario names are letters, digits, '-', '_' and '.'",
+            "rename the file",
+        ));
+    }
+    if file.fixture.is_empty()
+        || !file
+            .fixture
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        return Err(err(
+            path,
+            "fixture",
+            format!("`{}` is not a fixture name", file.fixture),
+            "name a directory under go-fixtures/cmd/ (letters, digits, '-', '_')",
+        ));
+    }
+    if let Some(dir) = fixtures_dir {
+        let d = dir.join("cmd").join(&file.fixture);
+        if !d.is_dir() {
+            return Err(err(
+                path,
+                "fixture",
+                format!("no fixture directory {}", d.display()),
+                "name a directory under go-fixtures/cmd/, or create it",
+            ));
+        }
+    }
+    let positive = |key: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(err(
+                path,
+                key,
+                format!("must be a positive number of seconds, got {v}"),
+                format!("set {key} > 0"),
+            ))
+        }
+    };
+    positive("duration_s", file.duration_s)?;
+    positive("interval_s", file.interval_s)?;
+    if file.interval_s >= file.duration_s {
+        return Err(err(
+            path,
+            "interval_s",
+            format!(
+                "interval {} s is not shorter than duration_s {} s",
+                file.interval_s, file.duration_s
+            ),
+            "make interval_s smaller than duration_s",
+        ));
+    }
+    if !(file.warmup_s.is_finite() && file.warmup_s >= 0.0 && file.warmup_s < file.duration_s) {
+        return Err(err(
+            path,
+            "warmup_s",
+            format!("must be in [0, duration_s), got {}", file.warmup_s),
+            "set 0 <= warmup_s < duration_s",
+        ));
+    }
+    if !(file.leak.onset_s.is_finite() && file.leak.onset_s >= 0.0) {
+        return Err(err(
+            path,
+            "leak.onset_s",
+            format!("must be >= 0, got {}", file.leak.onset_s),
+            "set leak.onset_s >= 0",
+        ));
+    }
+    if file.leak.onset_s >= file.duration_s {
+        return Err(err(
+            path,
+            "leak.onset_s",
+            format!(
+                "onset {} s is not before the end of the run (duration_s = {} s)",
+                file.leak.onset_s, file.duration_s
+            ),
+            "make leak.onset_s smaller than duration_s, or duration_s longer",
+        ));
+    }
+    if !(file.leak.rate.is_finite() && file.leak.rate > 0.0) {
+        return Err(err(
+            path,
+            "leak.rate",
+            format!("must be > 0 units per second, got {}", file.leak.rate),
+            "set leak.rate > 0",
+        ));
+    }
+    if file.rss_cap_mib == 0 {
+        return Err(err(
+            path,
+            "rss_cap_mib",
+            "must be > 0",
+            "set rss_cap_mib to a cap in MiB, e.g. 1024",
+        ));
+    }
+    if file.gomemlimit_mib == Some(0) {
+        return Err(err(
+            path,
+            "gomemlimit_mib",
+            "must be > 0",
+            "remove it or set a limit in MiB",
+        ));
+    }
+    let class = LeakClass::parse(&file.truth.class).ok_or_else(|| {
+        err(
+            path,
+            "truth.class",
+            format!("unknown class `{}`", file.truth.class),
+            "use one of goroutine, map, context, finalizer, cgo",
+        )
+    })?;
+    if let Err(e) = Regex::new(&file.truth.site) {
+        let first = e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        return Err(err(
+            path,
+            "truth.site",
+            format!("not a valid regex: {first}"),
+            "escape special characters, e.g. 'main\\.sendResult'",
+        ));
+    }
+    if file.truth.leaking && file.truth.site.is_empty() {
+        return Err(err(
+            path,
+            "truth.site",
+            "a leaking scenario needs an expected site",
+            "set truth.site to a regex of the leaking function",
+        ));
+    }
+    if !(file.truth.tolerance_s.is_finite() && file.truth.tolerance_s > 0.0) {
+        return Err(err(
+            path,
+            "truth.tolerance_s",
+            format!("must be > 0, got {}", file.truth.tolerance_s),
+            "set truth.tolerance_s > 0",
+        ));
+    }
+    if file.truth.leaking && file.leak.fixed {
+        return Err(err(
+            path,
+            "leak.fixed",
+            "a scenario running the fixed twin cannot be leaking",
+            "set truth.leaking = false, or leak.fixed = false",
+        ));
+    }
+    for k in file.env.keys() {
+        if k.is_empty() || k.contains('=') || k == "LEAKBENCH_LISTEN" {
+            return Err(err(
+                path,
+                &format!("env.{k}"),
+                "not a settable environment variable",
+                "remove it (LEAKBENCH_LISTEN is set by the harness)",
+            ));
+        }
+    }
+    Ok(Scenario {
+        name,
+        path: path.to_path_buf(),
+        description: file.description,
+        fixture: file.fixture,
+        args: file.args,
+        env: file.env,
+        duration_s: file.duration_s,
+        interval_s: file.interval_s,
+        warmup_s: file.warmup_s,
+        rss_cap_mib: file.rss_cap_mib,
+        gomemlimit_mib: file.gomemlimit_mib,
+        leak: file.leak,
+        truth: file.truth,
+        class,
+    })
+}
+
+/// Turns a TOML error into one line naming the key. The toml crate reports unknown keys and
+/// type errors with a message and a byte span; the key is recovered from the message
+/// (`unknown field `x``, `missing field `x``) or from the text under the span.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioError {
+    // toml's messages may span lines ("invalid table header\nexpected ..."): one line please.
+    let msg = e
+        .message()
+        .trim()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
+    let table = e
+        .span()
+        .and_then(|s| enclosing_table(text, s.start))
+        .map(|t| format!("{t}."))
+        .unwrap_or_default();
+    if msg.starts_with("unknown field") {
+        let key = quoted(&msg).unwrap_or_default();
+        let expected = msg
+            .split("expected")
+            .nth(1)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        return err(
+            path,
+            &format!("{table}{key}"),
+            "unknown key",
+            format!("remove or rename it; expected {expected}"),
+        );
+    }
+    if msg.starts_with("missing field") {
+        let key = quoted(&msg).unwrap_or_default();
+        return err(
+            path,
+            &format!("{table}{key}"),
+            "required key is missing",
+            format!("add `{key} = ...`"),
+        );
+    }
+    let key = e
+        .span()
+        .and_then(|s| key_at(text, s.start))
+        .map(|k| format!("{table}{k}"))
+        .unwrap_or_else(|| "(syntax)".to_string());
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+        .unwrap_or(0);
+    err(
+        path,
+        &key,
+        format!("{msg} (line {line})"),
+        "see docs/scenario-format.md for the schema",
+    )
+}
+
+/// The `[table]` header in force at byte `pos`, if any.
+fn enclosing_table(text: &str, pos: usize) -> Option<String> {
+    let before = &text[..pos.min(text.len())];
+    let mut table = None;
+    for l in before.lines() {
+        let l = l.trim();
+        if l.starts_with('[') && l.ends_with(']') {
+            table = Some(l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        }
+    }
+    table
+}
+
+/// The `key` of the `key = value` line containing byte `pos`.
+fn key_at(text: &str, pos: usize) -> Option<String> {
+    let start = text[..pos.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (k, _) = line.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty() && !k.starts_with('[')).then(|| k.to_string())
+}
+
+/// Loads and validates one file.
+pub fn load_file(path: &Path, fixtures_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(
+            path,
+            "(file)",
+            format!("cannot read: {e}"),
+            "check the path; scenarios live in scenarios/*.toml",
+        )
+    })?;
+    parse(path, &text, fixtures_dir)
+}
+
+/// Loads every `*.toml` in `dir`, sorted by name. The first bad file is an error: a benchmark
+/// must not silently run a subset.
+pub fn load_dir(dir: &Path, fixtures_dir: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        err(
+            dir,
+            "(directory)",
+            format!("cannot read: {e}"),
+            "run from the repository root or pass --scenarios DIR",
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| load_file(p, fixtures_dir)).collect()
+}
+
+/// Resolves command-line SCENARIO arguments: each is a name from `all`, or a path to a
+/// scenario file. A relative path must stay inside `root` (the repository); an absolute path
+/// may be anywhere. No arguments means all scenarios.
+pub fn select(
+    args: &[String],
+    all: &[Scenario],
+    root: &Path,
+    fixtures_dir: Option<&Path>,
+) -> Result<Vec<Scenario>, ScenarioError> {
+    if args.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let mut out = Vec::new();
+    for a in args {
+        if let Some(s) = all.iter().find(|s| &s.name == a) {
+            out.push(s.clone());
+            continue;
+        }
+        let p = Path::new(a);
+        let looks_like_path = a.ends_with(".toml") || a.contains('/');
+        if !looks_like_path {
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+            let near = names
+                .iter()
+                .find(|n| n.contains(a.as_str()) || a.contains(**n))
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            return Err(err(
+                Path::new("(command line)"),
+                "SCENARIO",
+                format!("no scenario named `{a}`"),
+                format!("{near}run `leakbench list` for the names, or give a path to a .toml file"),
+            ));
+        }
+        if p.is_relative() {
+            let base = std::env::current_dir().unwrap_or_default();
+            let full = base.join(p);
+            let canon = full
+                .canonicalize()
+                .map_err(|e| err(p, "(file)", format!("cannot read: {e}"), "check the path"))?;
+            let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+            if !canon.starts_with(&root) {
+                return Err(err(
+                    p,
+                    "(file)",
+                    format!("relative path leaves the repository ({})", root.display()),
+                    "give an absolute path to use a scenario outside the repository",
+                ));
+            }
+        }
+        out.push(load_file(p, fixtures_dir)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+description = "d"
+fixture = "fx"
+duration_s = 20.0
+interval_s = 0.5
+warmup_s = 2.0
+[leak]
+onset_s = 6.0
+rate = 20.0
+[truth]
+leaking = true
+class = "goroutine"
+site = 'main\.sendResult'
+"#;
+
+    fn p() -> &'static Path {
+        Path::new("scenarios/x.toml")
+    }
+
+    #[test]
+    fn good_file_parses_with_defaults() {
+        let s = parse(p(), GOOD, None).unwrap();
+        assert_eq!(s.name, "x");
+        assert_eq!(s.class, LeakClass::Goroutine);
+        assert_eq!(s.role(), Role::Leak);
+        assert_eq!(s.leak.max_units, 10_000);
+        assert_eq!(s.rss_cap_mib, 1024);
+        assert!(s.site_regex().is_match("main.sendResult"));
+        let a = s.fixture_args(2);
+        assert!(a.contains(&"-onset=6000ms".to_string()), "{a:?}");
+        assert!(a.contains(&"-seed=3".to_string()), "{a:?}");
+    }
+
+    /// Every bad input names the file and the key, and says how to fix it.
+    #[test]
+    fn bad_inputs_name_file_key_and_fix() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("unknown top-level key", "durration_s = 3\n", "durration_s"),
+            ("unknown key in table", "", "truth.bogus"),
+            ("zero duration", "", "duration_s"),
+            ("negative duration", "", "duration_s"),
+            ("onset after end", "", "leak.onset_s"),
+            ("negative interval", "", "interval_s"),
+            ("bad class", "", "truth.class"),
+            ("bad regex", "", "truth.site"),
+            ("wrong type", "", "duration_s"),
+            ("missing fixture", "", "fixture"),
+            ("malformed toml", "", "(syntax)"),
+        ];
+        for (what, _, key) in cases {
+            let text = match *what {
+                "unknown top-level key" => format!("durration_s = 3\n{GOOD}"),
+                "unknown key in table" => {
+                    GOOD.replace("leaking = true", "leaking = true\nbogus = 1")
+                }
+                "zero duration" => GOOD.replace("duration_s = 20.0", "duration_s = 0.0"),
+                "negative duration" => GOOD.replace("duration_s = 20.0", "duration_s = -5.0"),
+                "onset after end" => GOOD.replace("onset_s = 6.0", "onset_s = 25.0"),
+                "negative interval" => GOOD.replace("interval_s = 0.5", "interval_s = -1.0"),
+                "bad class" => GOOD.replace("\"goroutine\"", "\"gorutine\""),
+                "bad regex" => GOOD.replace(r"'main\.sendResult'", "'main(('"),
+                "wrong type" => GOOD.replace("duration_s = 20.0", "duration_s = \"long\""),
+                "missing fixture" => GOOD.replace("fixture = \"fx\"\n", ""),
+                "malformed toml" => GOOD.replace("[truth]", "[truth"),
+                _ => unreachable!(),
+            };
+            let e = parse(p(), &text, None).expect_err(what);
+            let line = e.to_string();
+            assert_eq!(&e.key, key, "{what}: {line}");
+            assert!(
+                line.starts_with("scenarios/x.toml: key `"),
+                "{what}: {line}"
+            );
+            assert!(line.contains("(fix: "), "{what}: {line}");
+            assert!(!line.contains('\n'), "{what}: one line please: {line}");
+        }
+    }
+
+    #[test]
+    fn missing_fixture_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cmd/other")).unwrap();
+        let e = parse(p(), GOOD, Some(dir.path())).unwrap_err();
+        assert_eq!(e.key, "fixture");
+        std::fs::create_dir_all(dir.path().join("cmd/fx")).unwrap();
+        parse(p(), GOOD, Some(dir.path())).unwrap();
+    }
+
+    #[test]
+    fn fixture_name_cannot_be_a_path() {
+        let e = parse(p(), &GOOD.replace("\"fx\"", "\"../../etc\""), None).unwrap_err();
+        assert_eq!(e.key, "fixture");
+    }
+
+    #[test]
+    fn twin_role_and_leaking_fixed_conflict() {
+        let twin = GOOD
+            .replace("leaking = true", "leaking = false")
+            .replace("rate = 20.0", "rate = 20.0\nfixed = true");
+        assert_eq!(parse(p(), &twin, None).unwrap().role(), Role::Twin);
+        let neg = GOOD.replace("leaking = true", "leaking = false");
+        assert_eq!(parse(p(), &neg, None).unwrap().role(), Role::HardNegative);
+        let bad = GOOD.replace("rate = 20.0", "rate = 20.0\nfixed = true");
+        assert_eq!(parse(p(), &bad, None).unwrap_err().key, "leak.fixed");
+    }
+
+    #[test]
+    fn select_by_name_and_rejects_unknown_and_escaping_paths() {
+        let s = parse(p(), GOOD, None).unwrap();
+        let all = vec![s];
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(select(&[], &all, root.path(), None).unwrap().len(), 1);
+        assert_eq!(
+            select(&["x".into()], &all, root.path(), None).unwrap()[0].name,
+            "x"
+        );
+        let e = select(&["nope".into()], &all, root.path(), None).unwrap_err();
+        assert_eq!(e.key, "SCENARIO");
+        // A relative path outside the repository root is refused.
+        let outside = tempfile::tempdir().unwrap();
+        let f = outside.path().join("y.toml");
+        std::fs::write(&f, GOOD).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let rel = pathdiff(&f, &cwd);
+        let e = select(&[rel], &all, root.path(), None).unwrap_err();
+        assert!(e.problem.contains("leaves the repository"), "{e}");
+        // The same file given as an absolute path is allowed.
+        let ok = select(&[f.display().to_string()], &all, root.path(), None).unwrap();
+        assert_eq!(ok[0].name, "y");
+    }
+
+    /// `target` relative to `base` via `..` components (both absolute).
+    fn pathdiff(target: &Path, base: &Path) -> String {
+        let ups = base.components().count() - 1;
+        let mut s = "../".repeat(ups);
+        s.push_str(target.strip_prefix("/").unwrap().to_str().unwrap());
+        s
+    }
+}
