@@ -5,9 +5,15 @@
 //! ([`detect`]) → score ([`score`], [`oracle`]) → export ([`export`]).
 //! Detectors read traces, never live processes: record once, evaluate many times.
 
+pub mod bad_input;
 pub mod clock;
+pub mod fixture_build;
 pub mod fsio;
+pub mod launch;
 pub mod pprof;
+pub mod probe;
+pub mod run;
 pub mod sample;
+pub mod sampler;
 pub mod scenario;
 pub mod trace;
