@@ -10,7 +10,7 @@ run-all *ARGS:
 
 # The tests CI runs: unit, replay gate and integration tests (fixtures built on first use).
 test:
-    cargo test --workspace --release
+    cargo test --workspace
 
 # List scenarios.
 list:
