@@ -544,15 +544,20 @@ pub fn load_dir(dir: &Path, fixtures_dir: Option<&Path>) -> Result<Vec<Scenario>
             dir,
             "(directory)",
             format!("cannot read: {e}"),
-            "run from the repository root or pass --scenarios DIR",
+            "run inside the repository or pass --root DIR",
         )
     })?;
-    let mut paths: Vec<PathBuf> = rd
+    let paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
-    paths.sort();
-    paths.iter().map(|p| load_file(p, fixtures_dir)).collect()
+    let mut all = paths
+        .iter()
+        .map(|p| load_file(p, fixtures_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    // By name, not path: `x` before `x-fixed` (in paths, `x-fixed.toml` sorts first).
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
 }
 
 /// Resolves command-line SCENARIO arguments: each is a name from `all`, or a path to a

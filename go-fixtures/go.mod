@@ -1,0 +1,3 @@
+module leakbench/fixtures
+
+go 1.26
