@@ -2,3 +2,4 @@
 //! Each module is one concern; they share helpers in `support`.
 
 mod support;
+mod classes;
