@@ -16,18 +16,32 @@
 //!   takes its fixtures with it. It fires when the *thread* that forked exits, so fixtures are
 //!   spawned from runtime worker threads (which live as long as the runtime), never from
 //!   `spawn_blocking` threads;
+//! - a SIGKILLed harness runs no code, and a fixture's own children have no parent-death
+//!   signal: so [`start_reaper`] forks, before the runtime starts, a small reaper process that
+//!   holds a pipe from the harness. Each fixture's group is registered with it at spawn and
+//!   unregistered when dropped; when the pipe closes (the harness is gone, however it died),
+//!   the reaper SIGKILLs every group still registered, then exits;
 //! - the fixture kit also exits when its parent changes and after `-duration`.
 
 use crate::clock::monotonic_ns;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The line a fixture prints once it serves: `LEAKBENCH READY 127.0.0.1:PORT`.
 pub const READY_PREFIX: &str = "LEAKBENCH READY ";
+
+/// Longest stdout line kept while waiting for readiness: the rest of a longer line is dropped,
+/// so a fixture that writes without newlines cannot grow the harness's memory.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Bytes of a fixture's stdout copied into its log after readiness; the rest is drained and
+/// dropped, so a fixture that floods stdout cannot fill the disk.
+pub const MAX_LOG_BYTES: u64 = 16 << 20;
 
 /// Everything needed to start a fixture.
 #[derive(Debug, Clone)]
@@ -77,6 +91,115 @@ pub struct Fixture {
     killed: bool,
 }
 
+/// Write end of the reaper's pipe; -1 when there is no reaper.
+static REAPER_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Most fixture groups the reaper tracks at once (far above any `--jobs`).
+const REAPER_SLOTS: usize = 1024;
+
+/// Starts the reaper (see the module doc). Call it once, while the process is still
+/// single-threaded (before the async runtime starts). Without it, fixtures still die with the
+/// harness by their parent-death signal, but their own children may not.
+pub fn start_reaper() -> std::io::Result<()> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: plain syscalls. The child runs only async-signal-safe calls (read, kill, open,
+    // dup2, signal, _exit) on stack memory, so it is sound even if a thread existed.
+    unsafe {
+        // CLOEXEC: no fixture may inherit the write end, or the pipe would outlive the harness.
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        match libc::fork() {
+            -1 => {
+                let e = std::io::Error::last_os_error();
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                Err(e)
+            }
+            0 => {
+                libc::close(fds[1]);
+                // Ctrl-C reaches the harness's whole process group: the reaper must wait for
+                // the harness's own clean stop, not die first. Nor may it hold the harness's
+                // stdout and stderr open.
+                for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 {
+                    for fd in 0..3 {
+                        libc::dup2(null, fd);
+                    }
+                }
+                reaper_loop(fds[0]);
+                libc::_exit(0);
+            }
+            _ => {
+                libc::close(fds[0]);
+                REAPER_FD.store(fds[1], Ordering::SeqCst);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The reaper's body: messages are 5 bytes, `+` or `-` then a little-endian group id.
+///
+/// # Safety
+/// Async-signal-safe calls only; `fd` is the pipe's read end.
+unsafe fn reaper_loop(fd: libc::c_int) {
+    let mut groups = [0u32; REAPER_SLOTS];
+    let mut n = 0;
+    let mut msg = [0u8; 5];
+    let mut have = 0;
+    loop {
+        let r = libc::read(fd, msg.as_mut_ptr().add(have).cast(), msg.len() - have);
+        if r < 0 && *libc::__errno_location() == libc::EINTR {
+            continue;
+        }
+        if r <= 0 {
+            break;
+        }
+        have += r as usize;
+        if have < msg.len() {
+            continue;
+        }
+        have = 0;
+        let g = u32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
+        match msg[0] {
+            b'+' if n < REAPER_SLOTS => {
+                groups[n] = g;
+                n += 1;
+            }
+            b'-' => {
+                if let Some(i) = groups[..n].iter().position(|&x| x == g) {
+                    groups[i] = groups[n - 1];
+                    n -= 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    for &g in &groups[..n] {
+        libc::kill(-(g as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+/// Tells the reaper about a group (`+` started, `-` killed). One write of 5 bytes is atomic
+/// on a pipe, so concurrent callers never interleave.
+fn reaper_send(op: u8, group: u32) {
+    let fd = REAPER_FD.load(Ordering::SeqCst);
+    if fd < 0 || group == 0 {
+        return;
+    }
+    let g = group.to_le_bytes();
+    let msg = [op, g[0], g[1], g[2], g[3]];
+    // SAFETY: writes a stack buffer to a pipe we own. A failure means the reaper is gone;
+    // the parent-death signal still covers the fixture itself.
+    unsafe {
+        libc::write(fd, msg.as_ptr().cast(), msg.len());
+    }
+}
+
 /// Picks a free port on 127.0.0.1 by binding port 0 and releasing it. Another process can
 /// take it in between; [`launch`] retries when the fixture then fails to bind.
 pub fn free_loopback_port() -> std::io::Result<u16> {
@@ -103,6 +226,9 @@ pub async fn launch(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
 
 async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
     let port = free_loopback_port().map_err(LaunchError::Port)?;
+    // Where this attempt's lines start: an earlier attempt's complaint must not be reported
+    // (or retried on) as this one's.
+    let log_start = std::fs::metadata(&spec.log_path).map_or(0, |m| m.len());
     let listen = format!("127.0.0.1:{port}");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -144,6 +270,7 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
         source,
     })?;
     let pid = child.id().unwrap_or(0);
+    reaper_send(b'+', pid);
     let mut fixture = Fixture {
         child,
         pid,
@@ -153,11 +280,11 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
         killed: false,
     };
     let stdout = fixture.child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
+    let mut stdout = BufReader::new(stdout);
     let mut log_out = tokio::fs::File::from_std(log);
     let deadline = tokio::time::Instant::now() + spec.ready_timeout;
     loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line()).await;
+        let line = tokio::time::timeout_at(deadline, next_line_bounded(&mut stdout)).await;
         match line {
             Err(_) => return Err(LaunchError::NotReady(spec.ready_timeout)),
             Ok(Ok(Some(l))) => {
@@ -184,30 +311,62 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
                 let _ = log_out.flush().await;
                 return Err(LaunchError::ExitedEarly {
                     status,
-                    tail: log_tail(&spec.log_path, 5),
+                    tail: log_tail_since(&spec.log_path, log_start, 5),
                 });
             }
         }
     }
-    // Keep draining stdout into the log so the fixture never blocks on a full pipe.
+    // Keep draining stdout so the fixture never blocks on a full pipe; copy a bounded amount
+    // into the log.
     tokio::spawn(async move {
-        while let Ok(Some(l)) = lines.next_line().await {
-            if log_out
-                .write_all(format!("{l}\n").as_bytes())
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
+        let _ = tokio::io::copy(&mut (&mut stdout).take(MAX_LOG_BYTES), &mut log_out).await;
         let _ = log_out.flush().await;
+        let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
     });
     Ok(fixture)
 }
 
+/// The next line of `r` without its newline, at most [`MAX_LINE_BYTES`] of it (lossy UTF-8);
+/// `None` at the end of input.
+async fn next_line_bounded<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    loop {
+        let buf = r.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok((!line.is_empty()).then(|| String::from_utf8_lossy(&line).into_owned()));
+        }
+        let (used, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let keep = (used - usize::from(done)).min(MAX_LINE_BYTES.saturating_sub(line.len()));
+        line.extend_from_slice(&buf[..keep]);
+        r.consume(used);
+        if done {
+            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+        }
+    }
+}
+
 /// The last `n` lines of a log, joined with ` | ` (for one-line error reasons).
 pub fn log_tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    log_tail_since(path, 0, n)
+}
+
+/// The last `n` lines of a log after byte `start`, reading at most its last 64 KiB (a log can
+/// be large, and need not be UTF-8).
+fn log_tail_since(path: &Path, start: u64, n: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let from = start.max(len.saturating_sub(64 << 10));
+    let mut bytes = Vec::new();
+    if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut bytes).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
@@ -267,6 +426,7 @@ impl Drop for Fixture {
         if !self.killed {
             self.signal_group(libc::SIGKILL);
         }
+        reaper_send(b'-', self.pid);
     }
 }
 
@@ -324,6 +484,36 @@ mod tests {
         assert!(std::fs::read_to_string(d.path().join("fixture.log"))
             .unwrap()
             .contains("$(touch"));
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_cut_and_reading_goes_on() {
+        let mut input = vec![b'x'; 3 * MAX_LINE_BYTES];
+        input.extend_from_slice(b"\nLEAKBENCH READY 127.0.0.1:1\nlast");
+        let mut r = BufReader::with_capacity(100, &input[..]);
+        let first = next_line_bounded(&mut r).await.unwrap().unwrap();
+        assert_eq!(first.len(), MAX_LINE_BYTES);
+        assert_eq!(
+            next_line_bounded(&mut r).await.unwrap().as_deref(),
+            Some("LEAKBENCH READY 127.0.0.1:1")
+        );
+        assert_eq!(
+            next_line_bounded(&mut r).await.unwrap().as_deref(),
+            Some("last")
+        );
+        assert_eq!(next_line_bounded(&mut r).await.unwrap(), None);
+    }
+
+    #[test]
+    fn log_tail_is_this_attempts_only() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fixture.log");
+        std::fs::write(&p, "bind: address already in use\n").unwrap();
+        let start = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(log_tail_since(&p, start, 5), "");
+        std::fs::write(&p, b"bind: address already in use\nsecond\n\xff\n").unwrap();
+        assert_eq!(log_tail_since(&p, start, 5), "second | \u{fffd}");
+        assert!(log_tail(&p, 5).starts_with("bind: address"));
     }
 
     #[test]

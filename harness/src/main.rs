@@ -60,6 +60,43 @@ enum Cmd {
     /// fixtures are killed, finished repetitions kept; `--resume OUT` completes the rest.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Measure what sampling costs a program (lost work) and what the harness costs.
+    ///
+    /// Studies (all by default; pick with --study):
+    ///   throughput  each fixture's twin, as fast as it can on GOMAXPROCS=1, unsampled and
+    ///               sampled windows alternating, per probe set and interval
+    ///   scale       one probe's cost at 100 .. 100k goroutines (wall time, lost worker
+    ///               time, stop-the-world pauses from the runtime's own histograms)
+    ///   harness     the harness's CPU and peak RSS sampling K fixtures at 1 Hz
+    /// Writes overhead.csv, overhead-summary.csv, probe-scale.csv, harness-cost.csv,
+    /// overhead.md and overhead-meta.json into OUT as each row is measured.
+    ///   leakbench overhead --quick                   smoke test, well under a minute
+    ///   leakbench overhead --study throughput goroutine-abandoned-sender
+    #[command(verbatim_doc_comment)]
+    Overhead(OverheadArgs),    /// The whole matrix in one command: build, record, score, chart, report.
+    ///
+    /// Builds the fixtures, runs every scenario (leaks, twins, hard negatives) for --reps
+    /// repetitions, --jobs at a time, scores the traces with every detector, and writes
+    /// scores.csv, summary.json, plots/ and report.md / report.html into a new run directory
+    /// under results/, whose path it prints last. Ctrl-C keeps what finished; complete it
+    /// with `leakbench run --resume DIR`, then `leakbench replay DIR` and `leakbench plot DIR`.
+    ///   leakbench run-all                        the default matrix (a few minutes)
+    ///   leakbench run-all --reps 1 goroutine-abandoned-sender goroutine-abandoned-sender-fixed
+    #[command(verbatim_doc_comment)]
+    RunAll(RunAllArgs),
+    /// Redraw the charts and the report of a scored run directory, running nothing.
+    ///
+    /// Reads DIR/run.json, DIR/scores.csv, the traces (and DIR/overhead.csv if present) and
+    /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
+    #[command(verbatim_doc_comment)]
+    Plot(PlotArgs),
+    /// Re-score a recorded run with every detector: no processes, deterministic.
+    ///
+    /// Reads DIR/traces/*/rep-*/ and writes DIR/scores.csv (one row per scenario × detector ×
+    /// repetition), DIR/summary.json and DIR/summary.md. The same traces always give the same
+    /// bytes, so a changed scores.csv means a changed detector.
+    #[command(verbatim_doc_comment)]
+    Replay(ReplayArgs),
 }
 
 #[derive(Args, Debug)]
@@ -68,8 +105,9 @@ struct RunArgs {
     #[arg(value_name = "SCENARIO")]
     scenarios: Vec<String>,
     /// Repetitions per scenario (the seed of repetition k is the scenario's seed + k).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    reps: u32,
+    /// Default: 1, or the resumed run's.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    reps: Option<u32>,
     /// Run directory. Default: results/run-<UTC date>-<time>.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -77,14 +115,108 @@ struct RunArgs {
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     jobs: usize,
     /// Run only slice I of N of the scenario × repetition matrix (deterministic), e.g. 1/2.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", conflicts_with = "resume")]
     shard: Option<Shard>,
-    /// Complete an interrupted run in DIR: only repetitions without a final result run.
-    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    /// Complete an interrupted run in DIR: only repetitions without a final result run, with
+    /// the run's own scenarios, repetitions and shard.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "scenarios"])]
     resume: Option<PathBuf>,
     /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
     #[arg(long)]
     no_goroutineleak: bool,
+    /// Record only; score later with `leakbench replay DIR`.
+    #[arg(long)]
+    no_score: bool,
+}
+
+#[derive(Args, Debug)]
+struct OverheadArgs {
+    /// Fixtures of the throughput study (directories under go-fixtures/cmd/), each run as its
+    /// non-leaking twin. Default: idle-goroutines.
+    #[arg(value_name = "FIXTURE")]
+    fixtures: Vec<String>,
+    /// Output directory. Default: results/overhead-<UTC date>-<time>.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Studies to run, comma-separated: throughput, scale, harness. Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    study: Vec<leakbench::overhead::Study>,
+    /// Smoke test: one short repetition of each study (seconds; figures too noisy to quote).
+    #[arg(long)]
+    quick: bool,
+    /// Repetitions (A/B pairs) per probe set and interval. Default: 3 (1 with --quick).
+    #[arg(long, value_name = "N")]
+    reps: Option<u32>,
+    /// Length of each unsampled or sampled window, seconds. Default: 5 (1 with --quick).
+    #[arg(long, value_name = "S")]
+    window: Option<f64>,
+    /// Work before the first window, seconds. Default: 3.
+    #[arg(long, value_name = "S")]
+    warmup: Option<f64>,
+    /// Probe sets of the throughput study, comma-separated, from: default, goroutine, heap,
+    /// heap-gc, metrics, proc, goroutineleak. Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    probe_sets: Vec<String>,
+    /// Sampling intervals for the `default` probe set, seconds. Default: 5,1,0.25.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    intervals: Vec<f64>,
+    /// Sampling interval for every single-probe set, seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    probe_interval: f64,
+    /// Extra flag for every throughput fixture (repeatable), e.g. --fixture-arg=-goroutines=1000.
+    #[arg(long, value_name = "FLAG", allow_hyphen_values = true)]
+    fixture_arg: Vec<String>,
+    /// Goroutine counts of the scale study. Default: 100,1000,10000,100000.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    scale_goroutines: Vec<u64>,
+    /// Probes of the scale study. Default: goroutine,goroutineleak.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    scale_probes: Vec<String>,
+    /// Fixtures sampled at once in the harness study. Default: 4.
+    #[arg(long, value_name = "K")]
+    harness_fixtures: Option<usize>,
+    /// Length of each phase of the harness study, seconds. Default: 15.
+    #[arg(long, value_name = "S")]
+    harness_window: Option<f64>,
+}
+
+/// Repetitions of `run-all`: three, so every figure is a median over more than one run.
+const RUN_ALL_REPS: u32 = 3;
+/// Fixtures recorded at once by `run-all`. Fixtures are mostly idle between samples, so more
+/// of them than cores fit: the default matrix then takes about 4 minutes on 2 cores.
+const RUN_ALL_JOBS: usize = 6;
+
+#[derive(Args, Debug)]
+struct RunAllArgs {
+    /// Scenario names or paths to scenario files. None: all.
+    #[arg(value_name = "SCENARIO")]
+    scenarios: Vec<String>,
+    /// Repetitions per scenario.
+    #[arg(long, default_value_t = RUN_ALL_REPS, value_name = "N")]
+    reps: u32,
+    /// Fixtures recorded at once.
+    #[arg(long, short = 'j', default_value_t = RUN_ALL_JOBS, value_name = "N")]
+    jobs: usize,
+    /// Run directory. Default: results/run-<UTC date>-<time>.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
+    #[arg(long)]
+    no_goroutineleak: bool,
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    /// A run directory written by `leakbench run`.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    /// A scored run directory (written by `leakbench run-all`, or `run` then `replay`).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -175,16 +307,21 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run(a) => cmd_run(&cli.global, a),
+        Cmd::Overhead(a) => cmd_overhead(&cli.global, a),
+        Cmd::RunAll(a) => cmd_run_all(&cli.global, a),
+        Cmd::Plot(a) => cmd_plot(a),
+        Cmd::Replay(a) => cmd_replay(&a.dir).map(|_| ExitCode::SUCCESS),
     }
 }
 
 fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
     let repo = load_repo(g)?;
-    if a.reps == 0 {
+    if a.reps == Some(0) {
         return Err(
             BadInput("--reps 0: nothing to run (fix: pass --reps 1 or more)".into()).into(),
         );
     }
+    let (mut reps, mut shard) = (a.reps.unwrap_or(1), a.shard);
     let (out, resume, scenarios) = match &a.resume {
         Some(dir) => {
             if !dir.join("run.json").exists() {
@@ -195,12 +332,27 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
                 .into());
             }
             let info = run::load_info(dir)?;
-            let chosen: Vec<Scenario> = repo
+            (reps, shard) = (info.reps, info.shard);
+            let chosen: Vec<Scenario> = if info.scenario_defs.is_empty() {
+                repo.scenarios
+                    .iter()
+                    .filter(|s| info.scenarios.contains(&s.name))
+                    .cloned()
+                    .collect()
+            } else {
+                info.scenario_defs.clone()
+            };
+            if let Some(lost) = info
                 .scenarios
                 .iter()
-                .filter(|s| info.scenarios.contains(&s.name))
-                .cloned()
-                .collect();
+                .find(|n| !chosen.iter().any(|s| &&s.name == n))
+            {
+                return Err(BadInput(format!(
+                    "--resume {}: scenario `{lost}` of that run is no longer in scenarios/ (fix: restore its file, or start a new run)",
+                    dir.display()
+                ))
+                .into());
+            }
             (dir.clone(), true, chosen)
         }
         None => {
@@ -223,16 +375,22 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let opts = RunOptions {
         scenarios,
-        reps: a.reps,
+        reps,
         out,
         jobs: a.jobs,
-        shard: a.shard,
+        shard,
         resume,
         probes,
         go: g.go.clone(),
         fixtures_dir: repo.fixtures.clone(),
         cache_dir: repo.root.join(".cache").join("fixtures"),
     };
+    // Before the runtime: the reaper is forked while this process has one thread.
+    if let Err(e) = leakbench::launch::start_reaper() {
+        eprintln!(
+            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -270,6 +428,180 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(130));
     }
+    if !a.no_score {
+        cmd_replay(&report.dir)?;
+    }
     println!("{}", report.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores a run directory and says where the results went.
+fn cmd_replay(dir: &Path) -> anyhow::Result<leakbench::replay::ReplaySummary> {
+    if !dir.join("traces").is_dir() {
+        return Err(BadInput(format!(
+            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
+            dir.display()
+        ))
+        .into());
+    }
+    let r = leakbench::replay::replay_run(dir)?;
+    eprintln!(
+        "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
+        r.traces,
+        leakbench::detect::registry().len(),
+        r.rows,
+        r.na,
+        dir.join("scores.csv").display()
+    );
+    Ok(r)
+}
+
+fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
+    use leakbench::overhead::{self, OverheadOptions};
+    let root = find_root(g.root.as_deref())?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let (date, time) = run::utc_now();
+        root.join("results").join(format!(
+            "overhead-{}-{}",
+            date.replace('-', ""),
+            time.replace(':', "")
+        ))
+    });
+    let mut o = OverheadOptions::standard(
+        out,
+        g.go.clone(),
+        root.join("go-fixtures"),
+        root.join(".cache").join("fixtures"),
+    );
+    if a.quick {
+        o = o.quick();
+    }
+    let set = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    o.fixtures = set(&a.fixtures).unwrap_or(o.fixtures);
+    o.studies = (!a.study.is_empty()).then(|| a.study.clone()).unwrap_or(o.studies);
+    o.reps = a.reps.unwrap_or(o.reps);
+    o.window_s = a.window.unwrap_or(o.window_s);
+    o.warmup_s = a.warmup.unwrap_or(o.warmup_s);
+    o.probe_sets = set(&a.probe_sets).unwrap_or(o.probe_sets);
+    o.intervals_s = (!a.intervals.is_empty()).then(|| a.intervals.clone()).unwrap_or(o.intervals_s);
+    o.probe_interval_s = a.probe_interval;
+    o.fixture_args = a.fixture_arg.clone();
+    o.scale_goroutines = (!a.scale_goroutines.is_empty())
+        .then(|| a.scale_goroutines.clone())
+        .unwrap_or(o.scale_goroutines);
+    o.scale_probes = set(&a.scale_probes).unwrap_or(o.scale_probes);
+    o.harness_fixtures = a.harness_fixtures.unwrap_or(o.harness_fixtures);
+    o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
+    o.validate().map_err(BadInput)?;
+    let dir = o.out.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    rt.block_on(overhead::run(o))
+        .with_context(|| format!("overhead study failed; rows measured so far are in {}", dir.display()))?;
+    eprintln!("overhead results in {}", dir.display());
+    println!("{}", dir.join("overhead.md").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
+    let repo = load_repo(g)?;
+    if a.reps == 0 || a.jobs == 0 {
+        return Err(BadInput(
+            "--reps 0 or --jobs 0: nothing would run (fix: pass 1 or more)".into(),
+        )
+        .into());
+    }
+    let scenarios = scenario::select(
+        &a.scenarios,
+        &repo.scenarios,
+        &repo.root,
+        Some(&repo.fixtures),
+    )?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| run::default_run_dir(&repo.root.join("results")));
+    let opts = RunOptions {
+        scenarios,
+        reps: a.reps,
+        out,
+        jobs: a.jobs,
+        shard: None,
+        resume: false,
+        probes: ProbeSet {
+            goroutineleak: !a.no_goroutineleak,
+            ..ProbeSet::default()
+        },
+        go: g.go.clone(),
+        fixtures_dir: repo.fixtures.clone(),
+        cache_dir: repo.root.join(".cache").join("fixtures"),
+    };
+    // Before the runtime: the reaper is forked while this process has one thread.
+    if let Err(e) = leakbench::launch::start_reaper() {
+        eprintln!(
+            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
+        );
+    }
+    let started = std::time::Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let mp = indicatif::MultiProgress::new();
+    let recorded = rt.block_on(run::run(opts, &mp))?;
+    drop(rt);
+    let dir = recorded.dir;
+    if recorded.interrupted {
+        eprintln!(
+            "interrupted: finish with `leakbench run --resume {0}`, then `leakbench replay {0}` and `leakbench plot {0}`",
+            dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    let bar = mp.add(indicatif::ProgressBar::new_spinner());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed} {msg}")
+            .expect("valid template"),
+    );
+    bar.set_prefix("score");
+    bar.set_message("replaying every trace through every detector");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let scored = leakbench::replay::replay_run(&dir)?;
+    bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
+    let report = leakbench::report::generate(&dir, &mp)?;
+    let not_completed = recorded
+        .ends
+        .iter()
+        .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
+        .count();
+    if not_completed > 0 {
+        eprintln!("{not_completed} repetitions did not complete; see the report's Environment section");
+    }
+    eprintln!(
+        "{} repetitions recorded, scored and reported in {:.0} s",
+        recorded.ends.len(),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("report: {}", report.report_md.display());
+    eprintln!("        {}", report.report_html.display());
+    println!("{}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
+    if !a.dir.is_dir() {
+        return Err(BadInput(format!(
+            "{}: no such directory (fix: pass a run directory under results/)",
+            a.dir.display()
+        ))
+        .into());
+    }
+    let mp = indicatif::MultiProgress::new();
+    let report = leakbench::report::generate(&a.dir, &mp)?;
+    eprintln!("{} chart files in {}", report.charts.len(), a.dir.join(leakbench::report::PLOTS_DIR).display());
+    eprintln!("report: {}", report.report_md.display());
+    println!("{}", report.report_html.display());
     Ok(ExitCode::SUCCESS)
 }

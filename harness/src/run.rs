@@ -74,6 +74,10 @@ pub struct RunInfo {
     pub harness_version: String,
     pub go_version: String,
     pub scenarios: Vec<String>,
+    /// The scenarios as loaded, so `--resume` completes the same definitions, even those
+    /// given as paths outside `scenarios/`. Absent in runs recorded before it existed.
+    #[serde(default)]
+    pub scenario_defs: Vec<Scenario>,
     pub reps: u32,
     pub shard: Option<Shard>,
     pub jobs: usize,
@@ -222,16 +226,19 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     fsio::create_dir_all(&opts.out)?;
     let run_json = opts.out.join("run.json");
     if !opts.resume && run_json.exists() {
-        anyhow::bail!(
-            "{}: a run is already recorded there (fix: pass --resume to complete it, or choose another --out)",
+        return Err(crate::bad_input::BadInput(format!(
+            "--out {}: a run is already recorded there (fix: pass --resume {} to complete it, or choose another --out)",
+            opts.out.display(),
             opts.out.display()
-        );
+        ))
+        .into());
     }
     let (date, time) = utc_now();
     let info = RunInfo {
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
         go_version: tc.version.clone(),
         scenarios: opts.scenarios.iter().map(|s| s.name.clone()).collect(),
+        scenario_defs: opts.scenarios.clone(),
         reps: opts.reps,
         shard: opts.shard,
         jobs: opts.jobs,
@@ -302,17 +309,20 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
                 return (cell, None);
             }
             bar.set_message(format!("{} rep {}", cell.scenario, cell.rep));
-            let mut none = |_: &crate::sample::Sample| {};
-            let end = sampler::record(&plan, rx, &mut none).await;
+            // Live detection: the same detectors replay runs later, fed sample by sample as
+            // they are recorded, so a long run shows what fires while it happens.
+            let mut live = LiveDetectors::new(plan.scenario.warmup_s);
+            let end = sampler::record(&plan, rx, &mut |s| live.push(s)).await;
             let line = match &end {
                 Ok(e) => format!(
-                    "{} rep {}: {} ({} samples){}",
+                    "{} rep {}: {} ({} samples; {}){}",
                     cell.scenario,
                     cell.rep,
                     serde_json::to_value(e.status)
                         .map(|v| v.as_str().unwrap_or_default().to_string())
                         .unwrap_or_default(),
                     e.samples,
+                    live.describe(),
                     if e.status == EndStatus::Completed {
                         String::new()
                     } else {
@@ -356,6 +366,44 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     })
 }
 
+/// Every registered detector, fed live; remembers who alarmed first.
+struct LiveDetectors {
+    feeders: Vec<crate::detect::Feeder>,
+}
+
+impl LiveDetectors {
+    fn new(warmup_s: f64) -> Self {
+        let params = crate::detect::Params::default();
+        LiveDetectors {
+            feeders: crate::detect::registry()
+                .iter()
+                .map(|d| crate::detect::Feeder::new((d.make)(&params), warmup_s))
+                .collect(),
+        }
+    }
+
+    fn push(&mut self, s: &crate::sample::Sample) {
+        for f in &mut self.feeders {
+            f.push(s);
+        }
+    }
+
+    /// `3/13 detectors alarmed, first stack-growth at 9.5 s`.
+    fn describe(&self) -> String {
+        let fired: Vec<(&str, f64)> = self
+            .feeders
+            .iter()
+            .filter_map(|f| Some((f.detector().name(), f.first_alarm()?.t)))
+            .collect();
+        let first = fired
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, t)| format!(", first {n} at {t:.1} s"))
+            .unwrap_or_default();
+        format!("{}/{} detectors alarmed{first}", fired.len(), self.feeders.len())
+    }
+}
+
 /// Turns Ctrl-C and SIGTERM into the interrupt flag. A second Ctrl-C is not special: the
 /// in-flight repetitions stop within one sampling interval anyway.
 fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<()> {
@@ -375,12 +423,17 @@ fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<(
     })
 }
 
-/// Reads a run's `run.json`.
+/// Reads a run's `run.json`. A missing, unreadable or malformed one is bad input.
 pub fn load_info(run_dir: &Path) -> anyhow::Result<RunInfo> {
     let p = run_dir.join("run.json");
-    let text = fsio::read_to_string(&p)?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a leakbench run.json", p.display()))
+    let bad = |problem: String| {
+        crate::bad_input::BadInput(format!(
+            "{}: {problem} (fix: point at a run directory written by `leakbench run`)",
+            p.display()
+        ))
+    };
+    let text = std::fs::read_to_string(&p).map_err(|e| bad(format!("cannot read: {e}")))?;
+    Ok(serde_json::from_str(&text).map_err(|e| bad(format!("not a leakbench run.json: {e}")))?)
 }
 
 /// The scenarios of an existing run, from its traces' metadata (for `--resume`).

@@ -216,11 +216,36 @@ async fn sample_loop(
                 let s = take_sample(&prober, &plan.probes, t).await;
                 writer.append(&s)?;
                 on_sample(&s);
+                test_fault(writer)?;
             }
         }
     };
     watchdog.abort();
     Ok(result)
+}
+
+/// Test hooks for the harness's own fault tests (`harness/tests/orphans.rs`), off unless set:
+/// `LEAKBENCH_TEST_PANIC_AFTER_SAMPLES=N` panics the recording task after its N-th sample;
+/// `LEAKBENCH_TEST_ERROR_AFTER_SAMPLES=N` fails it there as a trace write error would. They
+/// prove that a panic or an error mid-run still kills every fixture.
+fn test_fault(writer: &TraceWriter) -> Result<(), crate::fsio::FsError> {
+    let after = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| writer.samples() >= n)
+    };
+    if after("LEAKBENCH_TEST_PANIC_AFTER_SAMPLES") {
+        panic!("LEAKBENCH_TEST_PANIC_AFTER_SAMPLES: panicking on purpose");
+    }
+    if after("LEAKBENCH_TEST_ERROR_AFTER_SAMPLES") {
+        return Err(crate::fsio::FsError::new(
+            "could not append to (LEAKBENCH_TEST_ERROR_AFTER_SAMPLES)",
+            &writer.dir().join("trace.jsonl"),
+            std::io::Error::other("failing on purpose"),
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves once the interrupt flag is true (never, if its sender is gone). Returns no borrow
@@ -243,11 +268,13 @@ fn spawn_watchdog(
             t.tick().await;
             match crate::probe::read_proc_mem(pid) {
                 Ok(m) if m.rss_bytes > cap_bytes => {
+                    // Report before killing, so the tick loop sees the cap, not an exit it
+                    // would record as a crash.
+                    let _ = tx.send(m.rss_bytes);
                     // SAFETY: signals the fixture's own process group (pgid == pid).
                     unsafe {
                         libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
                     }
-                    let _ = tx.send(m.rss_bytes);
                     return;
                 }
                 Ok(_) => {}

@@ -3,3 +3,8 @@
 
 mod support;
 mod classes;
+mod bad_input;
+mod faults;
+mod orphans;
+mod resume;
+mod security;

@@ -1,0 +1,390 @@
+//! The overhead study's result files, as bytes: `overhead.csv` (one row per fixture × probe
+//! set × interval × repetition), `overhead-summary.csv` (min/median/max ratio over
+//! repetitions, with the target where one applies), `probe-scale.csv`, `harness-cost.csv` and
+//! a short `overhead.md`. Writing them is the caller's job ([`crate::fsio::write_atomic`]).
+//!
+//! The CSVs are self-describing: column names carry their units (`_s` seconds, `_bytes`
+//! bytes, `_pct` percent, `ops_per_s`), `ratio` is sampled over unsampled throughput, and
+//! empty cells mean "not measured" (an empty window, a probe that was never taken).
+
+use super::measure::{summarize, Summary};
+use super::{HarnessRow, Results, ScaleRow, StudyMeta, ThroughputRow};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Throughput target: the default probe set at 1 Hz costs the fixture at most 2% of its
+/// throughput (median ratio over repetitions).
+pub const TARGET_RATIO: f64 = 0.98;
+/// The interval the throughput target applies to, seconds.
+pub const TARGET_INTERVAL_S: f64 = 1.0;
+/// Harness target: at most 2% of one core per fixture sampled at 1 Hz.
+pub const TARGET_HARNESS_PCT_PER_FIXTURE: f64 = 2.0;
+
+/// A row of `overhead-summary.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRow {
+    pub fixture: String,
+    pub probe_set: String,
+    pub interval_s: f64,
+    pub reps: usize,
+    pub ratio_min: f64,
+    pub ratio_median: f64,
+    pub ratio_max: f64,
+    /// Median over repetitions of sampled over unsampled p50 and p99 latency.
+    pub p50_ratio_median: Option<f64>,
+    pub p99_ratio_median: Option<f64>,
+    /// The median ratio this row must reach, where a target applies (default set at 1 s).
+    pub target_ratio: Option<f64>,
+    pub target_met: Option<bool>,
+}
+
+/// Groups throughput rows by (fixture, probe set, interval), in first-seen order.
+pub fn summary_rows(rows: &[ThroughputRow]) -> Vec<SummaryRow> {
+    let mut order: Vec<(String, String, u64)> = Vec::new();
+    let mut groups: BTreeMap<(String, String, u64), Vec<&ThroughputRow>> = BTreeMap::new();
+    for r in rows {
+        let key = (r.fixture.clone(), r.probe_set.clone(), r.interval_s.to_bits());
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(r);
+    }
+    let lat_ratio = |g: &[&ThroughputRow], f: fn(&ThroughputRow) -> (Option<f64>, Option<f64>)| {
+        let v: Vec<f64> = g
+            .iter()
+            .filter_map(|r| match f(r) {
+                (Some(s), Some(u)) if u > 0.0 => Some(s / u),
+                _ => None,
+            })
+            .collect();
+        summarize(&v).map(|s| s.median)
+    };
+    order
+        .into_iter()
+        .filter_map(|key| {
+            let g = &groups[&key];
+            let ratios: Vec<f64> = g.iter().filter_map(|r| r.ratio).collect();
+            let Summary {
+                n,
+                min,
+                median,
+                max,
+            } = summarize(&ratios)?;
+            let interval_s = f64::from_bits(key.2);
+            let target = (key.1 == "default" && interval_s == TARGET_INTERVAL_S).then_some(TARGET_RATIO);
+            Some(SummaryRow {
+                p50_ratio_median: lat_ratio(g, |r| (r.p50_s_sampled, r.p50_s_unsampled)),
+                p99_ratio_median: lat_ratio(g, |r| (r.p99_s_sampled, r.p99_s_unsampled)),
+                fixture: key.0,
+                probe_set: key.1,
+                interval_s,
+                reps: n,
+                ratio_min: min,
+                ratio_median: median,
+                ratio_max: max,
+                target_ratio: target,
+                target_met: target.map(|t| median >= t),
+            })
+        })
+        .collect()
+}
+
+/// Rows as CSV with a header (the field names), even when there are no rows.
+pub fn csv_bytes<T: Serialize>(rows: &[T], header: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(!rows.is_empty())
+        .from_writer(Vec::new());
+    if rows.is_empty() {
+        w.write_record(header)?;
+    }
+    for r in rows {
+        w.serialize(r)?;
+    }
+    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+const THROUGHPUT_HEADER: &[&str] = &[
+    "fixture", "probe_set", "interval_s", "rep", "order", "window_s_unsampled", "window_s_sampled",
+    "ops_per_s_unsampled", "ops_per_s_sampled", "ratio", "p50_s_unsampled", "p50_s_sampled",
+    "p99_s_unsampled", "p99_s_sampled", "samples", "probe_failures", "loadavg_1m",
+];
+const SUMMARY_HEADER: &[&str] = &[
+    "fixture", "probe_set", "interval_s", "reps", "ratio_min", "ratio_median", "ratio_max",
+    "p50_ratio_median", "p99_ratio_median", "target_ratio", "target_met",
+];
+const SCALE_HEADER: &[&str] = &[
+    "goroutines", "probe", "rep", "probes", "probe_s_median", "probe_s_max", "ops_per_s_unsampled",
+    "ops_per_s_sampled", "ratio", "lost_worker_s_per_probe", "stw_other_per_probe",
+    "stw_other_s_per_probe", "stw_other_max_s", "stw_gc_s_per_probe", "stw_gc_max_s",
+    "max_op_s_unsampled", "max_op_s_sampled", "loadavg_1m",
+];
+const HARNESS_HEADER: &[&str] = &[
+    "phase", "fixtures", "interval_s", "window_s", "samples", "cpu_s", "cpu_pct_of_core",
+    "cpu_pct_per_fixture", "peak_rss_bytes", "peak_rss_reset",
+];
+
+pub fn throughput_csv(rows: &[ThroughputRow]) -> anyhow::Result<Vec<u8>> {
+    csv_bytes(rows, THROUGHPUT_HEADER)
+}
+pub fn summary_csv(rows: &[SummaryRow]) -> anyhow::Result<Vec<u8>> {
+    csv_bytes(rows, SUMMARY_HEADER)
+}
+pub fn scale_csv(rows: &[ScaleRow]) -> anyhow::Result<Vec<u8>> {
+    csv_bytes(rows, SCALE_HEADER)
+}
+pub fn harness_csv(rows: &[HarnessRow]) -> anyhow::Result<Vec<u8>> {
+    csv_bytes(rows, HARNESS_HEADER)
+}
+
+/// Every result file by name.
+pub fn all(r: &Results, meta: &StudyMeta) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let summary = summary_rows(&r.throughput);
+    Ok(vec![
+        ("overhead.csv", throughput_csv(&r.throughput)?),
+        ("overhead-summary.csv", summary_csv(&summary)?),
+        ("probe-scale.csv", scale_csv(&r.scale)?),
+        ("harness-cost.csv", harness_csv(&r.harness)?),
+        ("overhead.md", markdown(r, &summary, meta).into_bytes()),
+    ])
+}
+
+fn f(x: Option<f64>, digits: usize) -> String {
+    x.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+/// Seconds in a readable unit (µs, ms, s).
+fn secs(x: Option<f64>) -> String {
+    match x {
+        None => "–".into(),
+        Some(v) if v.abs() < 1e-3 => format!("{:.1} µs", v * 1e6),
+        Some(v) if v.abs() < 1.0 => format!("{:.2} ms", v * 1e3),
+        Some(v) => format!("{v:.2} s"),
+    }
+}
+
+/// The short report: settings, the three tables, which targets hold.
+pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String {
+    let o = &meta.options;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Overhead\n");
+    let _ = writeln!(
+        s,
+        "leakbench {} · {} · {} CPUs ({}, kernel {}) · started {} · load average at start {} · fixtures run with GOMAXPROCS={}, one worker, `-ops-rate 0`.\n",
+        meta.harness_version,
+        meta.go_version,
+        meta.machine.cpus,
+        meta.machine.arch,
+        meta.machine.kernel,
+        meta.started_utc,
+        f(meta.loadavg_at_start, 2),
+        meta.fixture_gomaxprocs
+    );
+    let _ = writeln!(
+        s,
+        "Windows of {} s after {} s of warm-up, {} repetition(s), unsampled (A) and sampled (B) alternating A B / B A. `ratio` = sampled ÷ unsampled throughput (ops/s counted by the fixture). Raw rows: `overhead.csv`; settings: `overhead-meta.json`.\n",
+        o.window_s, o.warmup_s, o.reps
+    );
+    if !summary.is_empty() {
+        let _ = writeln!(s, "## Throughput: sampled ÷ unsampled\n");
+        let _ = writeln!(
+            s,
+            "| fixture | probe set | interval | reps | ratio min | median | max | p50 lat. ratio | p99 lat. ratio | target |\n|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for x in summary {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} s | {} | {:.4} | {:.4} | {:.4} | {} | {} | {} |",
+                x.fixture,
+                x.probe_set,
+                x.interval_s,
+                x.reps,
+                x.ratio_min,
+                x.ratio_median,
+                x.ratio_max,
+                f(x.p50_ratio_median, 2),
+                f(x.p99_ratio_median, 2),
+                match x.target_met {
+                    Some(true) => format!("≥ {} ✓", TARGET_RATIO),
+                    Some(false) => format!("≥ {} ✗", TARGET_RATIO),
+                    None => String::new(),
+                }
+            );
+        }
+        s.push('\n');
+    }
+    if !r.scale.is_empty() {
+        let _ = writeln!(s, "## Probe cost at scale (medians over repetitions)\n");
+        let _ = writeln!(
+            s,
+            "`probe`: wall time at the harness. `lost work`: worker time the fixture lost per probe (throughput deficit × window ÷ probes; with one P this is all runtime work done for the probe). `STW`: stop-the-world time per probe from the runtime's own pause histograms (`/sched/pauses/total/other` + `gc`), beyond the unsampled rate; `max STW`: longest pause seen (bucket edge).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| goroutines | probe | probes/window | probe | lost work/probe | STW/probe | max STW | max op (A → B) |\n|---|---|---|---|---|---|---|---|"
+        );
+        let mut groups: BTreeMap<(u64, String), Vec<&ScaleRow>> = BTreeMap::new();
+        for x in &r.scale {
+            groups.entry((x.goroutines, x.probe.clone())).or_default().push(x);
+        }
+        for ((n, probe), g) in groups {
+            let med = |h: fn(&ScaleRow) -> Option<f64>| {
+                summarize(&g.iter().filter_map(|x| h(x)).collect::<Vec<_>>()).map(|s| s.median)
+            };
+            let max = |h: fn(&ScaleRow) -> Option<f64>| {
+                summarize(&g.iter().filter_map(|x| h(x)).collect::<Vec<_>>()).map(|s| s.max)
+            };
+            let _ = writeln!(
+                s,
+                "| {n} | {probe} | {} | {} | {} | {} | {} | {} → {} |",
+                f(med(|x| Some(x.probes as f64)), 0),
+                secs(med(|x| x.probe_s_median)),
+                secs(med(|x| x.lost_worker_s_per_probe)),
+                secs(med(|x| Some(x.stw_other_s_per_probe? + x.stw_gc_s_per_probe?))),
+                secs(max(|x| super::measure::max_opt(x.stw_other_max_s, x.stw_gc_max_s))),
+                secs(max(|x| x.max_op_s_unsampled)),
+                secs(max(|x| x.max_op_s_sampled)),
+            );
+        }
+        s.push('\n');
+    }
+    if !r.harness.is_empty() {
+        let _ = writeln!(s, "## Harness cost\n");
+        let _ = writeln!(
+            s,
+            "Harness CPU (user + system, `/proc/self/stat`) and peak RSS (`VmHWM`, reset per phase) with K fixtures running, unsampled (`idle`) and sampled at 1 Hz with the default probes, traces serialized and written as `leakbench run` does.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| phase | fixtures | window | samples | CPU | % of a core | % per fixture | peak RSS |\n|---|---|---|---|---|---|---|---|"
+        );
+        for x in &r.harness {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1} s | {} | {:.3} s | {:.2} | {:.2} | {}{} |",
+                x.phase,
+                x.fixtures,
+                x.window_s,
+                x.samples,
+                x.cpu_s,
+                x.cpu_pct_of_core,
+                x.cpu_pct_per_fixture,
+                x.peak_rss_bytes
+                    .map_or("–".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+                if x.peak_rss_reset { "" } else { " (lifetime)" }
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Targets\n");
+    let t: Vec<&SummaryRow> = summary.iter().filter(|x| x.target_met.is_some()).collect();
+    if t.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Throughput (default probes at 1 Hz, median ratio ≥ {TARGET_RATIO}): not measured."
+        );
+    }
+    for x in t {
+        let _ = writeln!(
+            s,
+            "- Throughput, {} (default probes at 1 Hz, median ratio ≥ {TARGET_RATIO}): {:.4} — {}.",
+            x.fixture,
+            x.ratio_median,
+            if x.target_met == Some(true) { "holds" } else { "does not hold" }
+        );
+    }
+    match r.harness.iter().find(|x| x.phase == "sampling") {
+        Some(x) => {
+            let _ = writeln!(
+                s,
+                "- Harness CPU (≤ {TARGET_HARNESS_PCT_PER_FIXTURE}% of a core per fixture at 1 Hz): {:.2}% — {}.",
+                x.cpu_pct_per_fixture,
+                if x.cpu_pct_per_fixture <= TARGET_HARNESS_PCT_PER_FIXTURE {
+                    "holds"
+                } else {
+                    "does not hold"
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "- Harness CPU (≤ {TARGET_HARNESS_PCT_PER_FIXTURE}% of a core per fixture at 1 Hz): not measured."
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(probe_set: &str, interval_s: f64, rep: u32, ratio: f64) -> ThroughputRow {
+        ThroughputRow {
+            fixture: "idle-goroutines".into(),
+            probe_set: probe_set.into(),
+            interval_s,
+            rep,
+            order: if rep % 2 == 0 { "ab" } else { "ba" }.into(),
+            window_s_unsampled: 5.0,
+            window_s_sampled: 5.25,
+            ops_per_s_unsampled: 1000.0,
+            ops_per_s_sampled: 1000.0 * ratio,
+            ratio: Some(ratio),
+            p50_s_unsampled: Some(0.000005),
+            p50_s_sampled: Some(0.00001),
+            p99_s_unsampled: Some(0.0001),
+            p99_s_sampled: None,
+            samples: 5,
+            probe_failures: 0,
+            loadavg_1m: Some(1.5),
+        }
+    }
+
+    /// A snapshot of the exact bytes: the CSV is read by other tools (the chart), so its
+    /// columns and number formatting are a contract.
+    #[test]
+    fn throughput_csv_bytes_are_stable() {
+        let bytes = throughput_csv(&[row("default", 1.0, 0, 0.99)]).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "fixture,probe_set,interval_s,rep,order,window_s_unsampled,window_s_sampled,ops_per_s_unsampled,ops_per_s_sampled,ratio,p50_s_unsampled,p50_s_sampled,p99_s_unsampled,p99_s_sampled,samples,probe_failures,loadavg_1m\n\
+             idle-goroutines,default,1.0,0,ab,5.0,5.25,1000.0,990.0,0.99,5e-6,0.00001,0.0001,,5,0,1.5\n"
+        );
+        let empty = String::from_utf8(throughput_csv(&[]).unwrap()).unwrap();
+        assert_eq!(empty, format!("{}\n", THROUGHPUT_HEADER.join(",")));
+    }
+
+    #[test]
+    fn headers_match_the_row_fields() {
+        // The fixed headers (used for empty files) must be what serde writes for a row.
+        let first_line = |b: Vec<u8>| String::from_utf8(b).unwrap().lines().next().unwrap().to_string();
+        assert_eq!(
+            first_line(throughput_csv(&[row("x", 1.0, 0, 1.0)]).unwrap()),
+            THROUGHPUT_HEADER.join(",")
+        );
+        let s = summary_rows(&[row("x", 1.0, 0, 1.0)]);
+        assert_eq!(first_line(summary_csv(&s).unwrap()), SUMMARY_HEADER.join(","));
+    }
+
+    #[test]
+    fn summary_groups_reps_and_checks_the_target() {
+        let rows = vec![
+            row("default", 1.0, 0, 0.97),
+            row("default", 5.0, 0, 1.0),
+            row("default", 1.0, 1, 0.99),
+            row("default", 1.0, 2, 0.985),
+            row("goroutine", 1.0, 0, 0.9),
+        ];
+        let s = summary_rows(&rows);
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].probe_set.as_str(), s[0].interval_s, s[0].reps), ("default", 1.0, 3));
+        assert_eq!((s[0].ratio_min, s[0].ratio_median, s[0].ratio_max), (0.97, 0.985, 0.99));
+        assert_eq!(s[0].target_met, Some(true));
+        assert_eq!(s[0].p50_ratio_median, Some(2.0));
+        assert_eq!(s[0].p99_ratio_median, None);
+        assert_eq!(s[1].target_met, None, "no target at 5 s");
+        assert_eq!(s[2].target_ratio, None);
+    }
+}

@@ -1,0 +1,255 @@
+//! Small statistics shared by detectors, scoring and the oracle: location and spread
+//! (mean, standard deviation, median, MAD, quantiles), least-squares and Theil-Sen slopes,
+//! and the Mann-Kendall trend test with tie correction.
+//!
+//! Owns only pure functions over slices of `f64` (or `(x, y)` points). Every function that
+//! needs data returns `None` on too little of it instead of NaN; inputs must be finite.
+//! Must not know about samples, traces or detectors.
+
+use std::cmp::Ordering;
+
+/// Arithmetic mean; `None` for an empty slice.
+pub fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+/// Sample standard deviation (denominator `n − 1`); `None` below two values.
+pub fn std_dev(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let m = mean(xs)?;
+    let ss: f64 = xs.iter().map(|x| (x - m) * (x - m)).sum();
+    Some((ss / (xs.len() - 1) as f64).sqrt())
+}
+
+fn sorted(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The `p`-quantile (`0 ≤ p ≤ 1`) by linear interpolation between order statistics
+/// (Hyndman & Fan type 7, the default of R and NumPy): position `p·(n−1)` in the sorted data.
+pub fn quantile(xs: &[f64], p: f64) -> Option<f64> {
+    if xs.is_empty() || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let v = sorted(xs);
+    let pos = p * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+/// The median (mean of the two middle values for an even count).
+pub fn median(xs: &[f64]) -> Option<f64> {
+    quantile(xs, 0.5)
+}
+
+/// Median absolute deviation from the median (unscaled; multiply by 1.4826 for a Gaussian σ).
+pub fn mad(xs: &[f64]) -> Option<f64> {
+    let m = median(xs)?;
+    let dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+    median(&dev)
+}
+
+/// A fitted line `y = slope·x + intercept`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Line {
+    pub slope: f64,
+    pub intercept: f64,
+}
+
+impl Line {
+    pub fn at(&self, x: f64) -> f64 {
+        self.slope * x + self.intercept
+    }
+}
+
+/// Ordinary least squares of `y` on `x` (what Prometheus `deriv` and `predict_linear` fit);
+/// `None` below two points or when all `x` are equal.
+pub fn least_squares(pts: &[(f64, f64)]) -> Option<Line> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    Some(Line {
+        slope,
+        intercept: my - slope * mx,
+    })
+}
+
+/// Theil-Sen slope: the median of the slopes of all pairs of points with distinct `x`.
+/// Robust to up to ~29% outliers; `None` without such a pair.
+pub fn theil_sen_slope(pts: &[(f64, f64)]) -> Option<f64> {
+    let mut slopes = Vec::with_capacity(pts.len() * pts.len().saturating_sub(1) / 2);
+    for (i, a) in pts.iter().enumerate() {
+        for b in &pts[i + 1..] {
+            if b.0 != a.0 {
+                slopes.push((b.1 - a.1) / (b.0 - a.0));
+            }
+        }
+    }
+    median(&slopes)
+}
+
+/// Result of the Mann-Kendall test for a monotone trend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannKendall {
+    /// `S = Σ_{i<j} sign(y_j − y_i)`: positive for an increasing series.
+    pub s: i64,
+    /// Variance of `S` under no trend, corrected for ties.
+    pub var_s: f64,
+    /// Normal score with continuity correction (0 when `S = 0` or all values tie).
+    pub z: f64,
+    /// One-sided p-value for an *increasing* trend: `P(Z ≥ z)`.
+    pub p_increasing: f64,
+}
+
+/// The Mann-Kendall test on a series in time order, with the tie-corrected variance
+/// `Var(S) = [n(n−1)(2n+5) − Σ_g t_g(t_g−1)(2t_g+5)] / 18` (`t_g` = size of tie group `g`)
+/// and the normal approximation `z = (S ∓ 1)/√Var(S)`. `None` below three values.
+pub fn mann_kendall(ys: &[f64]) -> Option<MannKendall> {
+    let n = ys.len();
+    if n < 3 {
+        return None;
+    }
+    let mut s: i64 = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += match ys[j].total_cmp(&ys[i]) {
+                Ordering::Greater => 1,
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+            };
+        }
+    }
+    let v = sorted(ys);
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && v[j + 1] == v[i] {
+            j += 1;
+        }
+        let t = (j - i + 1) as f64;
+        ties += t * (t - 1.0) * (2.0 * t + 5.0);
+        i = j + 1;
+    }
+    let nf = n as f64;
+    let var_s = ((nf * (nf - 1.0) * (2.0 * nf + 5.0)) - ties) / 18.0;
+    let z = if var_s <= 0.0 || s == 0 {
+        0.0
+    } else if s > 0 {
+        (s as f64 - 1.0) / var_s.sqrt()
+    } else {
+        (s as f64 + 1.0) / var_s.sqrt()
+    };
+    Some(MannKendall {
+        s,
+        var_s,
+        z,
+        p_increasing: normal_sf(z),
+    })
+}
+
+/// Upper tail of the standard normal, `P(Z ≥ z)`.
+pub fn normal_sf(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function, Chebyshev fit with fractional error below 1.2e-7
+/// everywhere (Numerical Recipes, `erfcc`).
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn location_and_spread_on_hand_computed_cases() {
+        let xs = [3.0, 1.0, 4.0, 1.0, 5.0];
+        assert_eq!(mean(&xs), Some(2.8));
+        assert_eq!(median(&xs), Some(3.0));
+        assert_eq!(median(&[1.0, 2.0, 3.0, 10.0]), Some(2.5));
+        // Type 7: p90 of 1..=10 is at position 8.1 → 9 + 0.1·(10 − 9).
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert!(close(quantile(&ten, 0.9).unwrap(), 9.1, 1e-12));
+        assert_eq!(quantile(&ten, 0.0), Some(1.0));
+        assert_eq!(quantile(&ten, 1.0), Some(10.0));
+        assert_eq!(quantile(&[], 0.5), None);
+        assert!(close(
+            std_dev(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap(),
+            2.138,
+            1e-3
+        ));
+        assert_eq!(mad(&[1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 9.0]), Some(1.0));
+        assert_eq!(std_dev(&[1.0]), None);
+    }
+
+    #[test]
+    fn slopes_recover_a_line_and_theil_sen_ignores_an_outlier() {
+        let mut pts: Vec<(f64, f64)> = (0..20).map(|i| (i as f64, 2.0 * i as f64 + 1.0)).collect();
+        let l = least_squares(&pts).unwrap();
+        assert!(close(l.slope, 2.0, 1e-12) && close(l.intercept, 1.0, 1e-9));
+        assert!(close(l.at(30.0), 61.0, 1e-9));
+        pts[10].1 = 1e6;
+        assert!(close(theil_sen_slope(&pts).unwrap(), 2.0, 1e-12));
+        assert!(least_squares(&pts).unwrap().slope.abs() > 10.0);
+        assert_eq!(least_squares(&[(1.0, 1.0), (1.0, 2.0)]), None);
+        assert_eq!(theil_sen_slope(&[(1.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn mann_kendall_matches_hand_computation_with_ties() {
+        // y = 1 2 2 3: pairs (12)+ (12)+ (13)+ (22)0 (23)+ (23)+ → S = 5.
+        // Var = [4·3·13 − 1·2·9]/18 = (156 − 18)/18 = 7.667; z = 4/√7.667 = 1.4446.
+        let mk = mann_kendall(&[1.0, 2.0, 2.0, 3.0]).unwrap();
+        assert_eq!(mk.s, 5);
+        assert!(close(mk.var_s, 138.0 / 18.0, 1e-12));
+        assert!(close(mk.z, 4.0 / (138.0f64 / 18.0).sqrt(), 1e-12));
+        let flat = mann_kendall(&[5.0; 10]).unwrap();
+        assert_eq!((flat.s, flat.z), (0, 0.0));
+        assert!(close(flat.p_increasing, 0.5, 1e-7));
+        let down = mann_kendall(&[5.0, 4.0, 3.0, 2.0, 1.0]).unwrap();
+        assert!(down.z < 0.0 && down.p_increasing > 0.9);
+    }
+
+    #[test]
+    fn normal_tail_matches_tables() {
+        assert!(close(normal_sf(0.0), 0.5, 1e-7));
+        assert!(close(normal_sf(1.959_964), 0.025, 1e-6));
+        assert!(close(normal_sf(3.090_232), 0.001, 1e-6));
+        assert!(close(normal_sf(-1.644_854), 0.95, 1e-6));
+    }
+}
