@@ -119,8 +119,11 @@ pub mod metric {
     pub const HEAP_OBJECTS_BYTES: &str = "/memory/classes/heap/objects:bytes";
     pub const MEM_TOTAL: &str = "/memory/classes/total:bytes";
     pub const MEM_RELEASED: &str = "/memory/classes/heap/released:bytes";
+    /// Totals since start (not a queue length): pair with the `executed` totals.
     pub const FINALIZERS_QUEUED: &str = "/gc/finalizers/queued:finalizers";
+    pub const FINALIZERS_EXECUTED: &str = "/gc/finalizers/executed:finalizers";
     pub const CLEANUPS_QUEUED: &str = "/gc/cleanups/queued:cleanups";
+    pub const CLEANUPS_EXECUTED: &str = "/gc/cleanups/executed:cleanups";
     pub const GC_CYCLES: &str = "/gc/cycles/total:gc-cycles";
 }
 
@@ -148,5 +151,19 @@ impl Sample {
     /// Resident memory the Go runtime cannot account for (C allocations, mostly), in bytes.
     pub fn c_gap_bytes(&self) -> Option<f64> {
         Some(self.proc_mem?.rss_bytes as f64 - self.go_runtime_bytes()?)
+    }
+
+    /// Finalizers and cleanups queued and not yet run: queued minus executed totals, summed
+    /// over both (either may be absent on older Go versions; both absent, or a queued total
+    /// without its executed total, gives `None`).
+    pub fn finalizer_backlog(&self) -> Option<f64> {
+        let pair =
+            |queued: &str, executed: &str| Some(self.metric(queued)? - self.metric(executed)?);
+        let f = pair(metric::FINALIZERS_QUEUED, metric::FINALIZERS_EXECUTED);
+        let c = pair(metric::CLEANUPS_QUEUED, metric::CLEANUPS_EXECUTED);
+        match (f, c) {
+            (None, None) => None,
+            (f, c) => Some(f.unwrap_or(0.0) + c.unwrap_or(0.0)),
+        }
     }
 }

@@ -61,7 +61,7 @@ fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
                 .map(|h| h.inuse_bytes as f64)
                 .sum(),
         ),
-        Signal::FinalizerBacklog => leakbench::detect::finalizer_backlog(s),
+        Signal::FinalizerBacklog => s.finalizer_backlog(),
         Signal::CGap => s.c_gap_bytes(),
     }
 }

@@ -1,5 +1,5 @@
 //! `finalizer-backlog`: finalizers and cleanups queued but not yet run
-//! ([`super::finalizer_backlog`]: queued minus executed totals). All finalizers run on one
+//! ([`Sample::finalizer_backlog`](crate::sample::Sample::finalizer_backlog): queued minus executed totals). All finalizers run on one
 //! goroutine; when they are slower than the rate objects die, the backlog grows and every
 //! queued object stays in memory. Fires when the backlog keeps growing ([`TrendRule`]) or
 //! stays above [`MAX_BACKLOG`] for two samples in a row. Class finalizer; no site (the
@@ -72,7 +72,7 @@ impl Detector for FinalizerBacklog {
     }
 
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
-        let q = super::finalizer_backlog(s)?;
+        let q = s.finalizer_backlog()?;
         self.window.push(s.t, q);
         self.above = if q >= self.max_backlog {
             self.above + 1
@@ -111,7 +111,7 @@ impl Detector for FinalizerBacklog {
 mod tests {
     use super::*;
     use crate::detect::testkit::*;
-    use crate::detect::{CLEANUPS_EXECUTED, FINALIZERS_EXECUTED};
+    use crate::sample::metric::{CLEANUPS_EXECUTED, FINALIZERS_EXECUTED};
     use crate::sample::metric;
 
     /// Samples whose finalizer backlog follows `pts`; finalizers are queued at 200/s and run

@@ -117,24 +117,6 @@ impl fmt::Display for Watched {
     }
 }
 
-/// The finalizer/cleanup backlog: `queued` counters are totals since start, so the backlog is
-/// queued minus executed, summed over finalizers and cleanups (either may be absent on older
-/// Go versions; both absent, or a queued total without its executed total, gives `None`).
-pub fn finalizer_backlog(s: &Sample) -> Option<f64> {
-    let pair = |queued: &str, executed: &str| Some(s.metric(queued)? - s.metric(executed)?);
-    let f = pair(metric::FINALIZERS_QUEUED, FINALIZERS_EXECUTED);
-    let c = pair(metric::CLEANUPS_QUEUED, CLEANUPS_EXECUTED);
-    match (f, c) {
-        (None, None) => None,
-        (f, c) => Some(f.unwrap_or(0.0) + c.unwrap_or(0.0)),
-    }
-}
-
-/// runtime/metrics name of the total finalizers run (pairs with `queued`).
-pub const FINALIZERS_EXECUTED: &str = "/gc/finalizers/executed:finalizers";
-/// runtime/metrics name of the total cleanups run (pairs with `queued`).
-pub const CLEANUPS_EXECUTED: &str = "/gc/cleanups/executed:cleanups";
-
 /// Reads one [`Watched`] scalar from successive samples.
 #[derive(Debug, Clone)]
 pub struct Extractor {
@@ -152,7 +134,7 @@ impl Extractor {
             Watched::HeapLive => self.post_gc.next(s),
             Watched::Rss => s.proc_mem.map(|m| m.rss_bytes as f64),
             Watched::CGap => s.c_gap_bytes(),
-            Watched::FinalizerBacklog => finalizer_backlog(s),
+            Watched::FinalizerBacklog => s.finalizer_backlog(),
             Watched::GoroutineLeakProfile => s
                 .goroutine_leak
                 .as_ref()
@@ -401,7 +383,7 @@ mod tests {
         m.insert(metric::MEM_TOTAL.to_string(), 100.0);
         m.insert(metric::MEM_RELEASED.to_string(), 10.0);
         m.insert(metric::FINALIZERS_QUEUED.to_string(), 50.0);
-        m.insert(FINALIZERS_EXECUTED.to_string(), 20.0);
+        m.insert(metric::FINALIZERS_EXECUTED.to_string(), 20.0);
         m.insert(metric::CLEANUPS_QUEUED.to_string(), 7.0);
         let s = Sample {
             t: 1.0,
@@ -415,7 +397,7 @@ mod tests {
         assert_eq!(Watched::CGap.extractor().next(&s), Some(60.0));
         assert_eq!(Watched::Rss.extractor().next(&s), Some(150.0));
         // Cleanups have no executed total here: only the finalizer backlog counts.
-        assert_eq!(finalizer_backlog(&s), Some(30.0));
+        assert_eq!(s.finalizer_backlog(), Some(30.0));
         assert_eq!(Watched::Goroutines.extractor().next(&s), None);
         assert_eq!(Watched::GoroutineLeakProfile.series(&[s]), vec![]);
     }
