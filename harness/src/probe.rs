@@ -11,10 +11,13 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Largest response body a probe accepts. A goroutine profile of 100k goroutines on one
-/// stack is a few KiB gzipped; 64 MiB bounds the harness's memory against a fixture that
-/// streams garbage.
-pub const MAX_BODY_BYTES: usize = 64 << 20;
+/// Largest profile body a probe accepts. A goroutine profile of 100k goroutines on one
+/// stack is a few KiB gzipped and a large program's heap profile a few MiB; 32 MiB bounds the
+/// harness's memory against a fixture that streams garbage.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Largest JSON body (the kit's metrics, truth and work endpoints are a few KiB).
+pub const MAX_JSON_BYTES: usize = 1 << 20;
 
 /// Heap sites kept per sample: enough to see every fixture's leak site with room to spare,
 /// few enough that traces stay small.
@@ -97,8 +100,8 @@ impl Prober {
         }
     }
 
-    /// GET with a bounded body.
-    async fn get(&self, path: &str) -> Result<Vec<u8>, String> {
+    /// GET with a body of at most `limit` bytes.
+    async fn get(&self, path: &str, limit: usize) -> Result<Vec<u8>, String> {
         let url = format!("{}{}", self.base, path);
         let mut resp = self
             .client
@@ -109,13 +112,13 @@ impl Prober {
         if !resp.status().is_success() {
             return Err(format!("{path}: HTTP {}", resp.status()));
         }
-        if resp.content_length().unwrap_or(0) as usize > MAX_BODY_BYTES {
-            return Err(format!("{path}: body larger than {MAX_BODY_BYTES} bytes"));
+        if resp.content_length().unwrap_or(0) as usize > limit {
+            return Err(format!("{path}: body larger than {limit} bytes"));
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| one_line(&e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(format!("{path}: body larger than {MAX_BODY_BYTES} bytes"));
+            if body.len() + chunk.len() > limit {
+                return Err(format!("{path}: body larger than {limit} bytes"));
             }
             body.extend_from_slice(&chunk);
         }
@@ -123,7 +126,7 @@ impl Prober {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
-        let body = self.get(path).await?;
+        let body = self.get(path, MAX_JSON_BYTES).await?;
         serde_json::from_slice(&body).map_err(|e| format!("{path}: bad JSON: {e}"))
     }
 
@@ -157,7 +160,7 @@ impl Prober {
     }
 
     async fn stack_profile(&self, path: &str) -> Result<Vec<StackGroup>, String> {
-        let body = self.get(path).await?;
+        let body = self.get(path, MAX_BODY_BYTES).await?;
         let p = pprof::decode(&body).map_err(|e| format!("{path}: {e}"))?;
         pprof::stack_groups(&p).map_err(|e| format!("{path}: {e}"))
     }
@@ -168,7 +171,7 @@ impl Prober {
         } else {
             "/debug/pprof/heap"
         };
-        let body = self.get(path).await?;
+        let body = self.get(path, MAX_BODY_BYTES).await?;
         let p = pprof::decode(&body).map_err(|e| format!("{path}: {e}"))?;
         pprof::heap_sites(&p, HEAP_TOP_SITES).map_err(|e| format!("{path}: {e}"))
     }
