@@ -25,3 +25,24 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cd go-fixtures && test -z "$(gofmt -l .)" && go vet ./...
+
+# Regenerate the replay gate's expected scores after an intended detector change (commit the file).
+replay-gate-update:
+    LEAKBENCH_UPDATE_REPLAY=1 cargo test -p leakbench --test tests replay_gate
+
+# Re-save the committed baseline (baselines/replay.json) from the committed traces.
+baseline-update:
+    cargo run --release -p leakbench -- regress harness/testdata/replay/run --save-baseline baselines/replay.json
+
+# Re-record the replay gate's traces from harness/testdata/replay/scenarios/ (about a minute), then re-save the baseline.
+replay-gate-record:
+    cargo test -p leakbench --test tests replay_gate::record_traces -- --ignored --nocapture
+    just baseline-update
+
+# Compare a run with a baseline (default: the committed traces and baseline); exit 1 if a detector got worse.
+regress DIR="harness/testdata/replay/run" BASELINE="baselines/replay.json":
+    cargo run --release -p leakbench -- regress {{DIR}} --baseline {{BASELINE}}
+
+# Merge run directories (e.g. shards) into a new scored run: just merge OUT DIR...
+merge OUT +DIRS:
+    cargo run --release -p leakbench -- merge {{DIRS}} --out {{OUT}}

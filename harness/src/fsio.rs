@@ -41,7 +41,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
         .prefix(&format!(".{name}.tmp"))
         .tempfile_in(dir)
         .map_err(|e| FsError::new("could not create temp file in", dir, e))?;
+    // tempfile creates 0600 files; results are for reading by others too (docs, CI artifacts).
+    use std::os::unix::fs::PermissionsExt;
     tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)))
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| FsError::new("could not write", tmp.path(), e))?;
     tmp.persist(path)
@@ -70,6 +73,9 @@ mod tests {
         write_atomic(&p, b"first version, long").unwrap();
         write_atomic(&p, b"second").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "results must be readable by others");
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -26,3 +26,5 @@ pub mod oracle;
 pub mod score;
 pub mod export;
 pub mod replay;
+pub mod regress;
+pub mod merge;

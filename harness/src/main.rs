@@ -73,7 +73,8 @@ enum Cmd {
     ///   leakbench overhead --quick                   smoke test, well under a minute
     ///   leakbench overhead --study throughput goroutine-abandoned-sender
     #[command(verbatim_doc_comment)]
-    Overhead(OverheadArgs),    /// The whole matrix in one command: build, record, score, chart, report.
+    Overhead(OverheadArgs),
+    /// The whole matrix in one command: build, record, score, chart, report.
     ///
     /// Builds the fixtures, runs every scenario (leaks, twins, hard negatives) for --reps
     /// repetitions, --jobs at a time, scores the traces with every detector, and writes
@@ -97,6 +98,28 @@ enum Cmd {
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
+    /// Compare a run's scores with a saved baseline; exit 1 if a detector got worse.
+    ///
+    /// Re-scores RUN_DIR's traces with the current detectors (in memory; RUN_DIR is not
+    /// written) and compares them, per scenario × detector, with --baseline. Worse is: a leak
+    /// that was caught is now missed, a new false alarm, a lost localization, or a later
+    /// detection with statistical support (one-sided Mann-Whitney U, p <= --alpha, >= 3 TP
+    /// repetitions per side, median later by > --latency-rel and > --latency-abs). Prints a
+    /// table of what changed, worse and better. --save-baseline writes the run's scores as a
+    /// baseline (after comparing, if --baseline is given too).
+    ///   leakbench regress harness/testdata/replay/run --baseline baselines/replay.json
+    ///   leakbench regress results/run-X --save-baseline baselines/mine.json
+    #[command(verbatim_doc_comment)]
+    Regress(RegressArgs),
+    /// Combine run directories (e.g. the shards of one matrix) into one, and score it.
+    ///
+    /// Copies every repetition into a new directory --out, refusing overlapping cells and
+    /// runs of different harness, trace format, Go version, probes or scenario definitions;
+    /// writes a merged run.json and merge.json, then scores the whole (scores.csv, summary.*).
+    ///   leakbench run --shard 1/2 --out a && leakbench run --shard 2/2 --out b
+    ///   leakbench merge a b --out merged
+    #[command(verbatim_doc_comment)]
+    Merge(MergeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -213,6 +236,42 @@ struct ReplayArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["baseline", "save_baseline"])))]
+struct RegressArgs {
+    /// A run directory written by `leakbench run` (or `merge`).
+    #[arg(value_name = "RUN_DIR")]
+    dir: PathBuf,
+    /// The baseline to compare with, e.g. baselines/replay.json.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write this run's scores as a baseline to FILE.
+    #[arg(long, value_name = "FILE")]
+    save_baseline: Option<PathBuf>,
+    /// Significance level of the one-sided latency test.
+    #[arg(long, default_value_t = leakbench::regress::ALPHA, value_name = "P")]
+    alpha: f64,
+    /// Latency is worse only if the median grew by more than this fraction (0.2 = 20%)...
+    #[arg(long, default_value_t = leakbench::regress::LATENCY_REL, value_name = "FRACTION")]
+    latency_rel: f64,
+    /// ...and by more than this many seconds.
+    #[arg(long, default_value_t = leakbench::regress::LATENCY_ABS_S, value_name = "S")]
+    latency_abs: f64,
+    /// TP repetitions needed on each side for a latency verdict (below: "no statistical support").
+    #[arg(long, default_value_t = leakbench::regress::MIN_REPS, value_name = "N")]
+    min_reps: usize,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Run directories to combine (written by `leakbench run`, typically with --shard).
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
+    /// The new merged run directory (must not exist).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
 struct PlotArgs {
     /// A scored run directory (written by `leakbench run-all`, or `run` then `replay`).
     #[arg(value_name = "DIR")]
@@ -311,6 +370,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::RunAll(a) => cmd_run_all(&cli.global, a),
         Cmd::Plot(a) => cmd_plot(a),
         Cmd::Replay(a) => cmd_replay(&a.dir).map(|_| ExitCode::SUCCESS),
+        Cmd::Regress(a) => cmd_regress(a),
+        Cmd::Merge(a) => cmd_merge(a),
     }
 }
 
@@ -476,20 +537,25 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     if a.quick {
         o = o.quick();
     }
-    let set = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-    o.fixtures = set(&a.fixtures).unwrap_or(o.fixtures);
-    o.studies = (!a.study.is_empty()).then(|| a.study.clone()).unwrap_or(o.studies);
+    // A list flag given replaces the default list.
+    fn or<T: Clone>(given: &[T], default: Vec<T>) -> Vec<T> {
+        if given.is_empty() {
+            default
+        } else {
+            given.to_vec()
+        }
+    }
+    o.fixtures = or(&a.fixtures, o.fixtures);
+    o.studies = or(&a.study, o.studies);
+    o.probe_sets = or(&a.probe_sets, o.probe_sets);
+    o.intervals_s = or(&a.intervals, o.intervals_s);
+    o.scale_goroutines = or(&a.scale_goroutines, o.scale_goroutines);
+    o.scale_probes = or(&a.scale_probes, o.scale_probes);
     o.reps = a.reps.unwrap_or(o.reps);
     o.window_s = a.window.unwrap_or(o.window_s);
     o.warmup_s = a.warmup.unwrap_or(o.warmup_s);
-    o.probe_sets = set(&a.probe_sets).unwrap_or(o.probe_sets);
-    o.intervals_s = (!a.intervals.is_empty()).then(|| a.intervals.clone()).unwrap_or(o.intervals_s);
     o.probe_interval_s = a.probe_interval;
     o.fixture_args = a.fixture_arg.clone();
-    o.scale_goroutines = (!a.scale_goroutines.is_empty())
-        .then(|| a.scale_goroutines.clone())
-        .unwrap_or(o.scale_goroutines);
-    o.scale_probes = set(&a.scale_probes).unwrap_or(o.scale_probes);
     o.harness_fixtures = a.harness_fixtures.unwrap_or(o.harness_fixtures);
     o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
     o.validate().map_err(BadInput)?;
@@ -498,8 +564,12 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    rt.block_on(overhead::run(o))
-        .with_context(|| format!("overhead study failed; rows measured so far are in {}", dir.display()))?;
+    rt.block_on(overhead::run(o)).with_context(|| {
+        format!(
+            "overhead study failed; rows measured so far are in {}",
+            dir.display()
+        )
+    })?;
     eprintln!("overhead results in {}", dir.display());
     println!("{}", dir.join("overhead.md").display());
     Ok(ExitCode::SUCCESS)
@@ -603,5 +673,103 @@ fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
     eprintln!("{} chart files in {}", report.charts.len(), a.dir.join(leakbench::report::PLOTS_DIR).display());
     eprintln!("report: {}", report.report_md.display());
     println!("{}", report.report_html.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
+    use leakbench::regress::{self, Baseline, Tolerance};
+    if !a.dir.join("traces").is_dir() {
+        return Err(BadInput(format!(
+            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
+            a.dir.display()
+        ))
+        .into());
+    }
+    if !(a.alpha > 0.0 && a.alpha < 1.0)
+        || a.latency_rel < 0.0
+        || a.latency_abs < 0.0
+        || a.min_reps == 0
+    {
+        return Err(BadInput(
+            "--alpha must be in (0, 1), --latency-rel and --latency-abs >= 0, --min-reps >= 1 (fix: e.g. --alpha 0.05 --latency-rel 0.2 --latency-abs 1 --min-reps 3)".into(),
+        )
+        .into());
+    }
+    // Load the baseline first: a bad one is bad input before any scoring.
+    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
+    let traces = leakbench::trace::load_run(&a.dir)
+        .with_context(|| format!("could not load the traces of '{}'", a.dir.display()))?;
+    let rows = leakbench::replay::score_traces(
+        &traces,
+        leakbench::detect::registry(),
+        &leakbench::detect::Params::default(),
+    );
+    let current = Baseline::from_rows(&rows, env!("CARGO_PKG_VERSION"));
+    let mut code = ExitCode::SUCCESS;
+    if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
+        let tol = Tolerance {
+            alpha: a.alpha,
+            min_reps: a.min_reps,
+            latency_rel: a.latency_rel,
+            latency_abs_s: a.latency_abs,
+        };
+        let cmp = regress::compare(base, &current, &tol);
+        println!(
+            "{} ({} repetitions) against baseline {}{}\n",
+            a.dir.display(),
+            traces.len(),
+            path.display(),
+            if base.harness_version != current.harness_version {
+                format!(" (saved by leakbench {})", base.harness_version)
+            } else {
+                String::new()
+            }
+        );
+        print!("{}", regress::render(&cmp));
+        if cmp.regressed() {
+            code = ExitCode::from(1);
+        }
+    }
+    if let Some(path) = &a.save_baseline {
+        leakbench::fsio::write_atomic(path, &current.to_bytes())?;
+        eprintln!(
+            "saved the baseline of {} ({} scenario × detector cells) to {}",
+            a.dir.display(),
+            current.cells.len(),
+            path.display()
+        );
+    }
+    Ok(code)
+}
+
+fn cmd_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    let r = leakbench::merge::merge(&a.dirs, &a.out)?;
+    eprintln!(
+        "merged {} repetitions from {} runs into {}; scored {} rows ({} not judged)",
+        r.cells,
+        r.inputs.len(),
+        r.out.display(),
+        r.replay.rows,
+        r.replay.na
+    );
+    if !r.missing_shards.is_empty() {
+        let n = r
+            .inputs
+            .first()
+            .and_then(|i| i.shard)
+            .map_or(0, |s| s.count);
+        let missing: Vec<String> = r
+            .missing_shards
+            .iter()
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        eprintln!(
+            "warning: shard {} not merged: the matrix is incomplete (complete it with `leakbench run --resume {}`, then `leakbench replay {}`)",
+            missing.join(", "),
+            r.out.display(),
+            r.out.display()
+        );
+    }
+    println!("{}", r.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -8,3 +8,5 @@ mod faults;
 mod orphans;
 mod resume;
 mod security;
+mod replay_gate;
+mod regress;
