@@ -10,3 +10,4 @@ mod resume;
 mod security;
 mod replay_gate;
 mod regress;
+mod detectors_on_traces;
