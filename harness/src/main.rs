@@ -98,6 +98,8 @@ enum Cmd {
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
+    /// List detectors: name, the series it watches, and its threshold.
+    Detectors,
     /// Compare a run's scores with a saved baseline; exit 1 if a detector got worse.
     ///
     /// Re-scores RUN_DIR's traces with the current detectors (in memory; RUN_DIR is not
@@ -233,6 +235,9 @@ struct ReplayArgs {
     /// A run directory written by `leakbench run`.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+    /// Score only these detectors, comma-separated (see `leakbench detectors`). Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    detectors: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -284,7 +289,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if is_bad_input(&e) {
-                eprintln!("error: {e}");
+                eprintln!("error: {e:#}");
                 ExitCode::from(2)
             } else {
                 eprintln!("error: {e:#}");
@@ -369,7 +374,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Overhead(a) => cmd_overhead(&cli.global, a),
         Cmd::RunAll(a) => cmd_run_all(&cli.global, a),
         Cmd::Plot(a) => cmd_plot(a),
-        Cmd::Replay(a) => cmd_replay(&a.dir).map(|_| ExitCode::SUCCESS),
+        Cmd::Replay(a) => {
+            let specs = a
+                .detectors
+                .iter()
+                .map(|n| leakbench::detect::by_name(n).copied())
+                .collect::<Result<Vec<_>, _>>()
+                .context("--detectors")?;
+            let specs = if specs.is_empty() { leakbench::detect::registry().to_vec() } else { specs };
+            cmd_replay(&a.dir, &specs).map(|_| ExitCode::SUCCESS)
+        }
+        Cmd::Detectors => {
+            for d in leakbench::detect::registry() {
+                println!("{:22}  {:22}  {}", d.name, d.watches.as_str(), d.threshold);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Regress(a) => cmd_regress(a),
         Cmd::Merge(a) => cmd_merge(a),
     }
@@ -490,14 +510,17 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if !a.no_score {
-        cmd_replay(&report.dir)?;
+        cmd_replay(&report.dir, leakbench::detect::registry())?;
     }
     println!("{}", report.dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// Scores a run directory and says where the results went.
-fn cmd_replay(dir: &Path) -> anyhow::Result<leakbench::replay::ReplaySummary> {
+fn cmd_replay(
+    dir: &Path,
+    specs: &[leakbench::detect::DetectorSpec],
+) -> anyhow::Result<leakbench::replay::ReplaySummary> {
     if !dir.join("traces").is_dir() {
         return Err(BadInput(format!(
             "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
@@ -505,11 +528,11 @@ fn cmd_replay(dir: &Path) -> anyhow::Result<leakbench::replay::ReplaySummary> {
         ))
         .into());
     }
-    let r = leakbench::replay::replay_run(dir)?;
+    let r = leakbench::replay::replay_run_with(dir, specs)?;
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
-        leakbench::detect::registry().len(),
+        specs.len(),
         r.rows,
         r.na,
         dir.join("scores.csv").display()

@@ -59,6 +59,11 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
 /// Loads every repetition under `run_dir/traces`, scores it with every registered detector at
 /// default parameters, and writes the outputs into `run_dir`.
 pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
+    replay_run_with(run_dir, detect::registry())
+}
+
+/// [`replay_run`] with a chosen set of detectors.
+pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
     let traces = trace::load_run(run_dir).with_context(|| {
         format!(
             "could not load the traces of run directory '{}'",
@@ -71,7 +76,7 @@ pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
             run_dir.join("traces").display()
         );
     }
-    let rows = score_traces(&traces, detect::registry(), &Params::default());
+    let rows = score_traces(&traces, specs, &Params::default());
     let summary = score::summarize(&rows);
     let written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;

@@ -232,6 +232,30 @@ const CASES: &[Case] = &[
         clap: true,
     },
     Case {
+        name: "unknown detector name",
+        scenario: None,
+        args: &[
+            "replay",
+            "harness/testdata/replay/run",
+            "--detectors",
+            "stack-growth,no-such-detector",
+        ],
+        expect: &["--detectors", "`no-such-detector`", "fix:", "stack-growth"],
+        clap: false,
+    },
+    Case {
+        name: "baseline from an incompatible version",
+        scenario: Some(Edit::Text("{\"format\": 0, \"cells\": []}")),
+        args: &[
+            "regress",
+            "harness/testdata/replay/run",
+            "--baseline",
+            "@SC@",
+        ],
+        expect: &["bad.toml", "`format`", "--save-baseline"],
+        clap: false,
+    },
+    Case {
         name: "bad --root",
         scenario: None,
         args: &["--root", "@TMP@", "list"],
