@@ -205,20 +205,22 @@ pub fn read_proc_mem(pid: u32) -> Result<ProcMem, String> {
 /// RssAnon:	    6789 kB
 /// ```
 pub fn parse_proc_status(text: &str) -> Option<ProcMem> {
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
-    };
     Some(ProcMem {
-        rss_bytes: field("VmRSS:")?,
-        anon_bytes: field("RssAnon:").unwrap_or(0),
+        rss_bytes: status_field_bytes(text, "VmRSS:")?,
+        anon_bytes: status_field_bytes(text, "RssAnon:").unwrap_or(0),
     })
+}
+
+/// One `kB` field of a `/proc/PID/status` text (`VmRSS:`, `VmHWM:`, ...), in bytes.
+pub fn status_field_bytes(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    let kb: u64 = line[name.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 #[cfg(test)]

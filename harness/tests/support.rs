@@ -203,12 +203,5 @@ pub fn signal(pid: u32, sig: libc::c_int) {
 /// `VmHWM` (peak resident set) of a live process, in bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line["VmHWM:".len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    leakbench::probe::status_field_bytes(&text, "VmHWM:")
 }
