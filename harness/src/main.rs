@@ -670,7 +670,9 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
         .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
         .count();
     if not_completed > 0 {
-        eprintln!("{not_completed} repetitions did not complete; see the report's Environment section");
+        eprintln!(
+            "{not_completed} repetitions did not complete; see the report's Environment section"
+        );
     }
     eprintln!(
         "{} repetitions recorded, scored and reported in {:.0} s",
@@ -693,7 +695,11 @@ fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
     }
     let mp = indicatif::MultiProgress::new();
     let report = leakbench::report::generate(&a.dir, &mp)?;
-    eprintln!("{} chart files in {}", report.charts.len(), a.dir.join(leakbench::report::PLOTS_DIR).display());
+    eprintln!(
+        "{} chart files in {}",
+        report.charts.len(),
+        a.dir.join(leakbench::report::PLOTS_DIR).display()
+    );
     eprintln!("report: {}", report.report_md.display());
     println!("{}", report.report_html.display());
     Ok(ExitCode::SUCCESS)

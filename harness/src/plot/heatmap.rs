@@ -44,6 +44,20 @@ pub fn ratio_color(r: f64) -> RGBColor {
     mix(RGBColor(189, 215, 238), RGBColor(8, 48, 107), t)
 }
 
+/// A ratio with two significant digits below 10 (`0.031`, `2.5`), whole above.
+pub fn ratio_text(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}")
+    } else if r >= 1.0 {
+        tick(r)
+    } else if r > 0.0 {
+        let digits = (-r.log10()).floor() as usize + 2;
+        format!("{r:.digits$}")
+    } else {
+        "0".into()
+    }
+}
+
 /// No oracle bound: the latency alone is shown, on a neutral shade.
 const NO_BOUND: RGBColor = RGBColor(199, 233, 192);
 
@@ -73,7 +87,10 @@ impl Heatmap {
             }
         };
         if t.false_alarms > 0 {
-            (Verdict::FalseAlarm.color(), format!("FA{}", frac(t.false_alarms)))
+            (
+                Verdict::FalseAlarm.color(),
+                format!("FA{}", frac(t.false_alarms)),
+            )
         } else if t.detected() > 0 {
             let partial = if t.missed > 0 {
                 frac(t.detected())
@@ -81,7 +98,7 @@ impl Heatmap {
                 String::new()
             };
             match (c.ratio, c.latency_s) {
-                (Some(r), _) => (ratio_color(r), format!("{}×{partial}", tick(r))),
+                (Some(r), _) => (ratio_color(r), format!("{}×{partial}", ratio_text(r))),
                 (None, Some(l)) => (NO_BOUND, format!("{}s{partial}", tick(l))),
                 (None, None) => (NO_BOUND, format!("✓{partial}")),
             }
@@ -104,8 +121,8 @@ impl Chart for Heatmap {
         area.draw(&Text::new(self.title.clone(), (PAD, 12), font(18.0)))?;
         let x0 = PAD + self.label_w();
         let y0 = TITLE_H + HEAD_H;
-        let head = anchored(font(13.0), HPos::Left, VPos::Center)
-            .transform(FontTransform::Rotate270);
+        let head =
+            anchored(font(13.0), HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
         for (j, d) in self.cols.iter().enumerate() {
             let x = x0 + j as i32 * CELL_W + CELL_W / 2;
             area.draw(&Text::new(d.clone(), (x, y0 - 6), head.clone()))?;
@@ -121,7 +138,10 @@ impl Chart for Heatmap {
             for (j, c) in self.cells.get(i).into_iter().flatten().enumerate() {
                 let x = x0 + j as i32 * CELL_W;
                 let (bg, text) = Heatmap::cell_look(c);
-                area.draw(&Rectangle::new([(x, y), (x + CELL_W, y + CELL_H)], bg.filled()))?;
+                area.draw(&Rectangle::new(
+                    [(x, y), (x + CELL_W, y + CELL_H)],
+                    bg.filled(),
+                ))?;
                 area.draw(&Rectangle::new(
                     [(x, y), (x + CELL_W, y + CELL_H)],
                     WHITE.stroke_width(1),
@@ -145,25 +165,36 @@ impl Heatmap {
     ) -> Result<(), PlotError> {
         let f = font(12.0);
         area.draw(&Text::new(
-            "cell: median latency ÷ oracle bound over detected repetitions (1× = the best any detector could do)",
+            "cell: median latency ÷ oracle bound over detected repetitions (1× = as fast as the bound; below 1×: faster than its assumptions allow)",
             (PAD, y),
             f.clone(),
         ))?;
         let y = y + 22;
         let (bar_x, bar_w, bar_h) = (PAD, 240, 14);
-        for k in 0..bar_w {
-            let r = 10f64.powf(k as f64 / bar_w as f64 * RATIO_MAX.log10());
+        const STEP: i32 = 4;
+        for k in (0..bar_w).step_by(STEP as usize) {
+            let r = 10f64.powf((k + STEP / 2) as f64 / bar_w as f64 * RATIO_MAX.log10());
             area.draw(&Rectangle::new(
-                [(bar_x + k, y), (bar_x + k + 1, y + bar_h)],
+                [(bar_x + k, y), (bar_x + k + STEP, y + bar_h)],
                 ratio_color(r).filled(),
             ))?;
         }
-        area.draw(&Rectangle::new([(bar_x, y), (bar_x + bar_w, y + bar_h)], INK))?;
+        area.draw(&Rectangle::new(
+            [(bar_x, y), (bar_x + bar_w, y + bar_h)],
+            INK,
+        ))?;
         let under = anchored(font(11.0), HPos::Center, VPos::Top);
         for r in [1.0f64, 3.0, 10.0, 30.0, 100.0] {
             let x = bar_x + (r.log10() / RATIO_MAX.log10() * bar_w as f64) as i32;
-            area.draw(&PathElement::new(vec![(x, y + bar_h), (x, y + bar_h + 3)], INK))?;
-            let label = if r == RATIO_MAX { "≥100×".to_string() } else { format!("{r}×") };
+            area.draw(&PathElement::new(
+                vec![(x, y + bar_h), (x, y + bar_h + 3)],
+                INK,
+            ))?;
+            let label = if r == RATIO_MAX {
+                "≥100×".to_string()
+            } else {
+                format!("{r}×")
+            };
             area.draw(&Text::new(label, (x, y + bar_h + 4), under.clone()))?;
         }
         let mut x = bar_x + bar_w + 30;
@@ -174,7 +205,10 @@ impl Heatmap {
             (Verdict::FalseAlarm.color(), "FA", "false alarm"),
             (Verdict::Quiet.color(), "–", "quiet (correct)"),
         ] {
-            area.draw(&Rectangle::new([(x, y - 4), (x + 40, y + bar_h + 4)], bg.filled()))?;
+            area.draw(&Rectangle::new(
+                [(x, y - 4), (x + 40, y + bar_h + 4)],
+                bg.filled(),
+            ))?;
             area.draw(&Text::new(
                 word,
                 (x + 20, y + bar_h / 2),
@@ -199,7 +233,7 @@ impl Heatmap {
 mod tests {
     use super::*;
 
-    pub(crate) fn tiny() -> Heatmap {
+    fn tiny() -> Heatmap {
         let tally = |v: &[Verdict]| {
             let mut t = Tally::default();
             v.iter().for_each(|&v| t.add(v));
@@ -209,7 +243,6 @@ mod tests {
             tally: tally(&[Verdict::InTime, Verdict::Late]),
             ratio: Some(r),
             latency_s: Some(r * 2.0),
-            ..Default::default()
         };
         Heatmap {
             title: "Detection latency".into(),
@@ -253,5 +286,9 @@ mod tests {
         assert_eq!(Heatmap::cell_look(&t.cells[1][0]).1, "–");
         assert_eq!(Heatmap::cell_look(&t.cells[1][1]).1, "FA 1/2");
         assert!(ratio_color(1.0).2 > ratio_color(50.0).2, "longer is darker");
+        assert_eq!(ratio_text(0.0183), "0.018");
+        assert_eq!(ratio_text(0.29), "0.29");
+        assert_eq!(ratio_text(2.54), "2.5");
+        assert_eq!(ratio_text(17.4), "17");
     }
 }

@@ -61,18 +61,31 @@ impl Chart for DetectionMatrix {
                     RGBColor(246, 246, 246).filled(),
                 ))?;
             }
-            area.draw(&Text::new(d.clone(), (x0 - 10, y + CELL_H / 2), right.clone()))?;
+            area.draw(&Text::new(
+                d.clone(),
+                (x0 - 10, y + CELL_H / 2),
+                right.clone(),
+            ))?;
             for (j, c) in self.cells.get(i).into_iter().flatten().enumerate() {
                 let x = x0 + j as i32 * CELL_W + 6;
                 bar(area, (x, y + 6), "found", &c.leaking, c.leaking.detected())?;
-                bar(area, (x, y + 27), "false alarm", &c.negative, c.negative.false_alarms)?;
+                bar(
+                    area,
+                    (x, y + 27),
+                    "false alarm",
+                    &c.negative,
+                    c.negative.false_alarms,
+                )?;
             }
         }
         let mut lx = PAD;
         let ly = y0 + self.rows.len() as i32 * CELL_H + 20;
         let mid = anchored(font(12.0), HPos::Left, VPos::Center);
         for v in Verdict::ALL {
-            area.draw(&Rectangle::new([(lx, ly - 7), (lx + 14, ly + 7)], v.color().filled()))?;
+            area.draw(&Rectangle::new(
+                [(lx, ly - 7), (lx + 14, ly + 7)],
+                v.color().filled(),
+            ))?;
             area.draw(&Text::new(v.label(), (lx + 20, ly), mid.clone()))?;
             lx += 20 + 8 * v.label().len() as i32 + 16;
         }
@@ -135,7 +148,12 @@ mod tests {
     #[test]
     fn svg_snapshot() {
         let mut a = MatrixCell::default();
-        for v in [Verdict::InTime, Verdict::InTime, Verdict::Late, Verdict::Missed] {
+        for v in [
+            Verdict::InTime,
+            Verdict::InTime,
+            Verdict::Late,
+            Verdict::Missed,
+        ] {
             a.leaking.add(v);
         }
         a.negative.add(Verdict::Quiet);
@@ -144,7 +162,10 @@ mod tests {
             title: "Outcomes by detector and class".into(),
             rows: vec!["count".into(), "slope".into()],
             cols: vec!["goroutine".into(), "map".into()],
-            cells: vec![vec![a.clone(), MatrixCell::default()], vec![a, MatrixCell::default()]],
+            cells: vec![
+                vec![a.clone(), MatrixCell::default()],
+                vec![a, MatrixCell::default()],
+            ],
         };
         crate::plot::tests::snapshot("matrix.svg", &crate::plot::svg(&m).unwrap());
     }

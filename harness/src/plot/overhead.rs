@@ -35,7 +35,10 @@ const RANGE: RGBColor = RGBColor(0, 114, 178);
 
 impl Chart for Overhead {
     fn size(&self) -> (u32, u32) {
-        (1000, HEAD_H + self.rows.len().max(1) as u32 * ROW_H + FOOT_H)
+        (
+            1000,
+            HEAD_H + self.rows.len().max(1) as u32 * ROW_H + FOOT_H,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
@@ -43,11 +46,19 @@ impl Chart for Overhead {
         head.draw(&Text::new(self.title.clone(), (16, 10), font(18.0)))?;
         let (_, legend) = head.split_vertically(38);
         let mut items = vec![
-            ("min to max over repetitions".to_string(), RANGE, Swatch::Line),
+            (
+                "min to max over repetitions".to_string(),
+                RANGE,
+                Swatch::Line,
+            ),
             ("median".to_string(), INK, Swatch::Marker),
         ];
         if let Some(t) = self.target {
-            items.push((format!("target ({})", tick(t)), super::BAD, Swatch::Dashed));
+            items.push((
+                format!("target: {}% (default probes every 1 s)", tick(t * 100.0)),
+                super::BAD,
+                Swatch::Dashed,
+            ));
         }
         legend_row(&legend, &items)?;
         let n = self.rows.len().max(1) as i32;
@@ -63,7 +74,10 @@ impl Chart for Overhead {
         let right = (hi - lo + 2.0 * pad) * 0.18;
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
         let label = move |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) => labels.get((n - 1 - i) as usize).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => labels
+                .get((n - 1 - i) as usize)
+                .cloned()
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let w = self.rows.iter().map(|r| r.label.len()).max().unwrap_or(10) as u32 * 8;

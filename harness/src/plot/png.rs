@@ -19,7 +19,9 @@ pub fn encode_rgb(w: u32, h: u32, rgb: &[u8]) -> Vec<u8> {
     chunk(&mut out, b"IHDR", &ihdr);
     let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
     for row in rgb.chunks_exact((w * 3) as usize) {
-        z.write_all(&[0]).and_then(|_| z.write_all(row)).expect("writing to memory");
+        z.write_all(&[0])
+            .and_then(|_| z.write_all(row))
+            .expect("writing to memory");
     }
     chunk(&mut out, b"IDAT", &z.finish().expect("writing to memory"));
     chunk(&mut out, b"IEND", &[]);

@@ -56,7 +56,11 @@ impl Chart for Sweep {
         legend_row(
             &legend,
             &[
-                ("recall (leaks found after onset)".into(), RECALL, Swatch::Line),
+                (
+                    "recall (leaks found after onset)".into(),
+                    RECALL,
+                    Swatch::Line,
+                ),
                 ("false-alarm rate".into(), FALSE_ALARM, Swatch::Line),
                 ("default threshold (1×)".into(), INK, Swatch::Dashed),
             ],
@@ -70,7 +74,10 @@ impl Chart for Sweep {
     }
 }
 
-fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &SweepCurve) -> Result<(), PlotError> {
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &SweepCurve,
+) -> Result<(), PlotError> {
     let lo = c.points.iter().map(|p| p.scale).fold(1.0f64, f64::min);
     let hi = c.points.iter().map(|p| p.scale).fold(1.0f64, f64::max);
     let (lo, hi) = (lo / 1.15, hi * 1.15);
@@ -81,10 +88,8 @@ fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &SweepCurve) -> R
         .x_label_area_size(34)
         .y_label_area_size(40)
         .build_cartesian_2d(
-            (lo..hi)
-                .log_scale()
-                .with_key_points(powers_of_two(lo, hi)),
-            0.0..1.02,
+            (lo..hi).log_scale().with_key_points(powers_of_two(lo, hi)),
+            -0.04..1.04,
         )?;
     ch.configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -99,23 +104,28 @@ fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &SweepCurve) -> R
         .axis_desc_style(font(11.0))
         .draw()?;
     ch.draw_series(DashedLineSeries::new(
-        vec![(1.0, 0.0), (1.0, 1.02)],
+        vec![(1.0, -0.04), (1.0, 1.04)],
         5,
         4,
         INK.stroke_width(1),
     ))?;
-    for (color, f) in [
-        (RECALL, (|p: &SweepPoint| p.recall) as fn(&SweepPoint) -> f64),
-        (FALSE_ALARM, |p: &SweepPoint| p.false_alarm_rate),
+    // Recall wide and beneath, false alarms narrow on top: where they coincide both show.
+    for (color, width, f) in [
+        (
+            RECALL,
+            4,
+            (|p: &SweepPoint| p.recall) as fn(&SweepPoint) -> f64,
+        ),
+        (FALSE_ALARM, 2, |p: &SweepPoint| p.false_alarm_rate),
     ] {
         ch.draw_series(LineSeries::new(
             c.points.iter().map(|p| (p.scale, f(p))),
-            color.stroke_width(2),
+            color.stroke_width(width),
         ))?;
         ch.draw_series(
             c.points
                 .iter()
-                .map(|p| Circle::new((p.scale, f(p)), 3, color.filled())),
+                .map(|p| Circle::new((p.scale, f(p)), width, color.filled())),
         )?;
     }
     Ok(())

@@ -2,7 +2,10 @@
 //! depend on the leak class), the measured onset as a vertical line, the warm-up shaded, and
 //! beneath them one row per detector with its first alarm as a marker.
 
-use super::{anchored, colored, font, legend_row, tick, Chart, PlotError, Swatch, Unit, Verdict, GRID, INK, ONSET};
+use super::{
+    anchored, colored, font, legend_row, tick, Chart, PlotError, Swatch, Unit, Verdict, GRID, INK,
+    ONSET,
+};
 use crate::detect::Watched;
 use crate::sample::Sample;
 use crate::scenario::LeakClass;
@@ -144,7 +147,10 @@ impl Timeline {
 impl Chart for Timeline {
     fn size(&self) -> (u32, u32) {
         let panels = self.panels.len() as u32 * (PANEL_HEAD_H + PANEL_H);
-        (WIDTH, TITLE_H + LEGEND_H + panels + PANEL_HEAD_H + self.strip_h())
+        (
+            WIDTH,
+            TITLE_H + LEGEND_H + panels + PANEL_HEAD_H + self.strip_h(),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
@@ -164,7 +170,13 @@ impl Chart for Timeline {
             ));
         }
         for v in [Verdict::InTime, Verdict::Late, Verdict::FalseAlarm] {
-            items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
+            if self
+                .alarms
+                .iter()
+                .any(|a| a.t_s.is_some() && a.verdict == v)
+            {
+                items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
+            }
         }
         legend_row(&legend, &items)?;
         let end = self.end_s.max(1.0);
@@ -263,10 +275,9 @@ impl Timeline {
         let names: Vec<String> = self.alarms.iter().map(|a| a.detector.clone()).collect();
         // Row 0 at the top: the first detector in report order.
         let label = move |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) => names
-                .get((n - 1 - i) as usize)
-                .cloned()
-                .unwrap_or_default(),
+            SegmentValue::CenterOf(i) => {
+                names.get((n - 1 - i) as usize).cloned().unwrap_or_default()
+            }
             _ => String::new(),
         };
         let mut c = ChartBuilder::on(area)
@@ -311,14 +322,22 @@ impl Timeline {
             match a.t_s {
                 Some(t) => {
                     let text = match self.onset_s {
-                        Some(on) if t >= on => format!("{} s ({} s after onset)", tick(t), tick(t - on)),
+                        Some(on) if t >= on => {
+                            format!("{} s ({} s after onset)", tick(t), tick(t - on))
+                        }
                         Some(on) => format!("{} s ({} s before onset)", tick(t), tick(on - t)),
                         None => format!("{} s", tick(t)),
+                    };
+                    // Near the right edge the label goes left of the marker, inside the plot.
+                    let (dx, side) = if t > 0.7 * end {
+                        (-10, HPos::Right)
+                    } else {
+                        (10, HPos::Left)
                     };
                     c.draw_series(std::iter::once(
                         EmptyElement::at((t, row(i)))
                             + TriangleMarker::new((0, 0), 6, a.verdict.color().filled())
-                            + Text::new(text, (10, 0), f.clone()),
+                            + Text::new(text, (dx, 0), anchored(font(11.0), side, VPos::Center)),
                     ))?;
                 }
                 None => {
@@ -337,8 +356,12 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    pub(crate) fn tiny() -> Timeline {
-        let ramp = |k: f64| (0..=10).map(|i| (i as f64, k * (i as f64).max(3.0))).collect();
+    fn tiny() -> Timeline {
+        let ramp = |k: f64| {
+            (0..=10)
+                .map(|i| (i as f64, k * (i as f64).max(3.0)))
+                .collect()
+        };
         Timeline {
             title: "goroutine-tiny (rep 0)".into(),
             subtitle: "class goroutine · leaking · onset 3 s".into(),

@@ -4,6 +4,7 @@ use super::charts::{self, verdict};
 use super::doc::Doc;
 use super::load::RunView;
 use crate::detect;
+use crate::plot::heatmap::ratio_text;
 use crate::plot::{tick, Verdict};
 use crate::scenario::Scenario;
 use crate::score::{self, Aggregate, Outcome, ScoreRow};
@@ -32,7 +33,7 @@ fn secs(v: Option<f64>) -> String {
 }
 
 fn times(v: Option<f64>) -> String {
-    v.map(|x| format!("{}×", tick(x)))
+    v.map(|x| format!("{}×", ratio_text(x)))
         .unwrap_or_else(|| "–".into())
 }
 
@@ -71,7 +72,7 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     by_detector(&mut d, v, &summary.by_detector);
     by_class(&mut d, v, &summary.by_detector_class);
     d.h(1, "Latency");
-    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Misses, false alarms and correct silence are marked with words, not shades.");
+    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades.");
     d.chart(HEATMAP, "Latency heatmap: scenario × detector");
     d.h(1, "Threshold sweep");
     d.p("Every detector has one primary threshold. Scaling it trades sensitivity for false alarms. These curves replay the recorded traces at each scale (no new runs); 1× is the default used everywhere else in this report.");
@@ -120,7 +121,7 @@ fn intro(d: &mut Doc, v: &RunView) {
         "**not judged** (NA): the repetition did not finish, or a leaking trace has no measured onset. Never counted as correct.".into(),
         "**latency**: first alarm − measured onset, seconds. **÷ bound**: latency over the oracle bound (see Latency).".into(),
         "**recall**: detected ÷ judged leaking repetitions. **false-alarm rate**: false alarms ÷ judged non-leaking repetitions.".into(),
-        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class.".into(),
+        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class. Detectors that watch one number (a count, a byte total) name no site, so their right-site rate is 0%.".into(),
     ]);
 }
 
@@ -134,7 +135,10 @@ fn environment(d: &mut Doc, v: &RunView) {
         kv("leakbench", i.harness_version.clone());
         kv(
             "machine",
-            format!("{} CPUs, {}, Linux {}", i.machine.cpus, i.machine.arch, i.machine.kernel),
+            format!(
+                "{} CPUs, {}, Linux {}",
+                i.machine.cpus, i.machine.arch, i.machine.kernel
+            ),
         );
         kv("repetitions per scenario", i.reps.to_string());
         kv("fixtures run at once", i.jobs.to_string());
@@ -144,17 +148,33 @@ fn environment(d: &mut Doc, v: &RunView) {
     kv("GOGC", m(|x| &x.gogc));
     kv("GOMEMLIMIT", m(|x| &x.gomemlimit));
     kv("GOMAXPROCS", m(|x| &x.gomaxprocs));
-    let ivs: Vec<String> = v.traces.iter().map(|t| format!("{} s", tick(t.meta.interval_s))).collect();
-    kv("sampling interval", distinct(ivs.iter().map(String::as_str)));
+    let ivs: Vec<String> = v
+        .traces
+        .iter()
+        .map(|t| format!("{} s", tick(t.meta.interval_s)))
+        .collect();
+    kv(
+        "sampling interval",
+        distinct(ivs.iter().map(String::as_str)),
+    );
     let leak = |b: bool| if b { "probed" } else { "not probed" };
-    let gl: Vec<&str> = v.traces.iter().map(|t| leak(t.meta.goroutineleak)).collect();
+    let gl: Vec<&str> = v
+        .traces
+        .iter()
+        .map(|t| leak(t.meta.goroutineleak))
+        .collect();
     kv("goroutineleak profile", distinct(gl.into_iter()));
     d.table(&["setting", "value"], &[false, false], rows);
     let bad: Vec<String> = v
         .traces
         .iter()
         .filter_map(|t| {
-            score::unscorable(t).map(|why| format!("`{}` repetition {}: {why}", t.meta.scenario.name, t.meta.rep))
+            score::unscorable(t).map(|why| {
+                format!(
+                    "`{}` repetition {}: {why}",
+                    t.meta.scenario.name, t.meta.rep
+                )
+            })
         })
         .collect();
     if !bad.is_empty() {
@@ -168,7 +188,9 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
     let order = charts::detectors(v);
     let mut rows = Vec::new();
     for name in &order {
-        let Some(a) = aggs.iter().find(|a| &a.detector == name) else { continue };
+        let Some(a) = aggs.iter().find(|a| &a.detector == name) else {
+            continue;
+        };
         let watches = detect::by_name(name)
             .map(|s| s.watches.to_string())
             .unwrap_or_default();
@@ -178,7 +200,11 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
             format!("`{name}`"),
             watches,
             format!("{} ({})", pct(a.recall), frac(a.tp, leaking)),
-            format!("{} ({})", pct(a.false_alarm_rate), frac(a.fp - a.fp_early, negative)),
+            format!(
+                "{} ({})",
+                pct(a.false_alarm_rate),
+                frac(a.fp - a.fp_early, negative)
+            ),
             a.fp_early.to_string(),
             secs(a.latency_median_s),
             times(a.latency_over_oracle_median),
@@ -244,9 +270,9 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
         let clean: Vec<String> = charts::detectors(v)
             .into_iter()
             .filter(|n| {
-                in_class.iter().any(|a| {
-                    &a.detector == n && a.fp == 0 && a.fn_ == 0 && a.tp > 0
-                })
+                in_class
+                    .iter()
+                    .any(|a| &a.detector == n && a.fp == 0 && a.fn_ == 0 && a.tp > 0)
             })
             .map(|n| format!("`{n}`"))
             .collect();
@@ -261,7 +287,11 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
             c.to_string(),
             reps(true).to_string(),
             reps(false).to_string(),
-            if clean.is_empty() { "none".into() } else { clean.join(", ") },
+            if clean.is_empty() {
+                "none".into()
+            } else {
+                clean.join(", ")
+            },
             fastest,
         ]);
     }
@@ -285,11 +315,15 @@ fn cell(r: &ScoreRow) -> String {
         (Some(Verdict::InTime | Verdict::Late), _) => {
             let mut s = format!(
                 "{} +{}",
-                if verdict(r) == Some(Verdict::Late) { "late" } else { "in time" },
+                if verdict(r) == Some(Verdict::Late) {
+                    "late"
+                } else {
+                    "in time"
+                },
                 secs(r.latency_s)
             );
             if let (Some(l), Some(o)) = (r.latency_s, r.oracle_s.filter(|o| *o > 0.0)) {
-                s.push_str(&format!(" ({}×)", tick(l / o)));
+                s.push_str(&format!(" ({}×)", ratio_text(l / o)));
             }
             s
         }
@@ -321,7 +355,12 @@ fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
         format!("class **{}**", sc.class),
         format!("**{}**", sc.role()),
         format!("fixture `{}`", sc.fixture),
-        format!("{} s, sampled every {} s, warm-up {} s", tick(sc.duration_s), tick(sc.interval_s), tick(sc.warmup_s)),
+        format!(
+            "{} s, sampled every {} s, warm-up {} s",
+            tick(sc.duration_s),
+            tick(sc.interval_s),
+            tick(sc.warmup_s)
+        ),
     ];
     if sc.truth.leaking {
         facts.push(format!(
@@ -378,7 +417,11 @@ fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
                 })
             })
             .collect();
-        row.push(if sites.is_empty() { "–".into() } else { sites.into_iter().collect::<Vec<_>>().join(", ") });
+        row.push(if sites.is_empty() {
+            "–".into()
+        } else {
+            sites.into_iter().collect::<Vec<_>>().join(", ")
+        });
         rows.push(row);
     }
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();

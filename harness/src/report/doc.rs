@@ -21,7 +21,10 @@ pub enum Block {
         rows: Vec<Vec<String>>,
     },
     /// A chart by file stem under `plots/` (`plots/STEM.svg`, `plots/STEM.png`).
-    Chart { stem: String, alt: String },
+    Chart {
+        stem: String,
+        alt: String,
+    },
 }
 
 /// The report: blocks in order.
@@ -83,7 +86,11 @@ impl Doc {
                         out,
                         "|{}|",
                         (0..head.len())
-                            .map(|i| if right.get(i) == Some(&true) { "---:" } else { "---" })
+                            .map(|i| if right.get(i) == Some(&true) {
+                                "---:"
+                            } else {
+                                "---"
+                            })
                             .collect::<Vec<_>>()
                             .join("|")
                     );
@@ -138,7 +145,11 @@ impl Doc {
                     for r in rows {
                         out.push_str("<tr>");
                         for (i, c) in r.iter().enumerate() {
-                            let cls = if right.get(i) == Some(&true) { " class=\"num\"" } else { "" };
+                            let cls = if right.get(i) == Some(&true) {
+                                " class=\"num\""
+                            } else {
+                                ""
+                            };
                             let _ = write!(out, "<td{cls}>{}</td>", inline(c));
                         }
                         out.push_str("</tr>\n");
@@ -154,7 +165,11 @@ impl Doc {
                             out.push('\n');
                         }
                         None => {
-                            let _ = writeln!(out, "<img src=\"plots/{stem}.png\" alt=\"{}\">", esc(alt));
+                            let _ = writeln!(
+                                out,
+                                "<img src=\"plots/{stem}.png\" alt=\"{}\">",
+                                esc(alt)
+                            );
                         }
                     }
                     let _ = writeln!(out, "<figcaption>{}</figcaption>\n</figure>", inline(alt));
@@ -228,7 +243,11 @@ mod tests {
         };
         d.h(1, "Summary");
         d.p("Uses `a<b` & **more**.");
-        d.table(&["detector", "recall"], &[false, true], vec![vec!["c|g".into(), "1/2".into()]]);
+        d.table(
+            &["detector", "recall"],
+            &[false, true],
+            vec![vec!["c|g".into(), "1/2".into()]],
+        );
         d.chart("matrix", "Outcomes");
         d
     }
@@ -244,7 +263,10 @@ mod tests {
     #[test]
     fn html_escapes_and_inlines_svg() {
         let h = doc().html(|stem| Some(format!("<svg id=\"{stem}\"></svg>")));
-        assert!(h.contains("<p>Uses <code>a&lt;b</code> &amp; <strong>more</strong>.</p>"), "{h}");
+        assert!(
+            h.contains("<p>Uses <code>a&lt;b</code> &amp; <strong>more</strong>.</p>"),
+            "{h}"
+        );
         assert!(h.contains("<td class=\"num\">1/2</td>"));
         assert!(h.contains("<svg id=\"matrix\"></svg>"));
         assert!(h.contains("<h2 id=\"summary\">Summary</h2>"));

@@ -74,9 +74,15 @@ fn parse_role(s: &str) -> Option<Role> {
 }
 
 fn parse_outcome(s: &str) -> Option<Outcome> {
-    [Outcome::Tp, Outcome::Fn, Outcome::Fp, Outcome::Tn, Outcome::Na]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+    [
+        Outcome::Tp,
+        Outcome::Fn,
+        Outcome::Fp,
+        Outcome::Tn,
+        Outcome::Na,
+    ]
+    .into_iter()
+    .find(|o| o.as_str() == s)
 }
 
 /// Parses `scores.csv` text back into rows.
@@ -163,8 +169,8 @@ pub fn load(dir: &Path) -> anyhow::Result<RunView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::score::tests::{alarm, trace};
     use crate::score::score_row;
+    use crate::score::tests::{alarm, trace};
 
     #[test]
     fn scores_csv_round_trips() {

@@ -71,7 +71,10 @@ pub fn generate(run_dir: &Path, mp: &MultiProgress) -> anyhow::Result<Generated>
 pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generated> {
     let mut todo: Vec<(String, AnyChart)> = vec![
         (content::MATRIX.into(), AnyChart::Matrix(charts::matrix(v))),
-        (content::HEATMAP.into(), AnyChart::Heatmap(charts::heatmap(v))),
+        (
+            content::HEATMAP.into(),
+            AnyChart::Heatmap(charts::heatmap(v)),
+        ),
         (content::SWEEP.into(), AnyChart::Sweep(charts::sweep(v))),
     ];
     let overhead = charts::overhead(v);
@@ -126,16 +129,17 @@ fn render_all(
 ) -> anyhow::Result<Vec<(String, String, Vec<PathBuf>)>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let one = |(stem, chart): &(String, AnyChart)| -> anyhow::Result<(String, String, Vec<PathBuf>)> {
-        bar.set_message(stem.clone());
-        let (svg, png) = chart.render()?;
-        let svg_path = plots.join(format!("{stem}.svg"));
-        let png_path = plots.join(format!("{stem}.png"));
-        fsio::write_atomic(&svg_path, svg.as_bytes())?;
-        fsio::write_atomic(&png_path, &png)?;
-        bar.inc(1);
-        Ok((stem.clone(), svg, vec![svg_path, png_path]))
-    };
+    let one =
+        |(stem, chart): &(String, AnyChart)| -> anyhow::Result<(String, String, Vec<PathBuf>)> {
+            bar.set_message(stem.clone());
+            let (svg, png) = chart.render()?;
+            let svg_path = plots.join(format!("{stem}.svg"));
+            let png_path = plots.join(format!("{stem}.png"));
+            fsio::write_atomic(&svg_path, svg.as_bytes())?;
+            fsio::write_atomic(&png_path, &png)?;
+            bar.inc(1);
+            Ok((stem.clone(), svg, vec![svg_path, png_path]))
+        };
     let mut results: Vec<Option<anyhow::Result<_>>> = (0..todo.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers.min(todo.len()).max(1))
@@ -161,4 +165,78 @@ fn render_all(
         .into_iter()
         .map(|r| r.expect("every chart rendered"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::ProgressDrawTarget;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+
+    /// `harness/testdata/plot-run`: a real run of three short scenarios (a goroutine leak, its
+    /// twin, a hard negative), one repetition each, traces trimmed (see its README).
+    #[test]
+    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        copy_dir(&src, &dir);
+        let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        let g = generate(&dir, &mp).unwrap();
+        let view = load(&dir).unwrap();
+        let mut stems = vec![
+            content::MATRIX.to_string(),
+            content::HEATMAP.to_string(),
+            content::SWEEP.to_string(),
+            content::OVERHEAD.to_string(),
+        ];
+        stems.extend(
+            charts::scenarios(&view)
+                .iter()
+                .map(|s| content::timeline_stem(&s.name)),
+        );
+        assert_eq!(stems.len(), 7, "three scenarios in the committed run");
+        let md = std::fs::read_to_string(&g.report_md).unwrap();
+        let html = std::fs::read_to_string(&g.report_html).unwrap();
+        for stem in &stems {
+            for ext in ["svg", "png"] {
+                let p = dir.join(PLOTS_DIR).join(format!("{stem}.{ext}"));
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                assert!(len > 1000, "{} missing or tiny ({len} bytes)", p.display());
+            }
+            assert!(
+                md.contains(&format!("(plots/{stem}.png)")),
+                "report.md lacks {stem}"
+            );
+        }
+        assert_eq!(g.charts.len(), 2 * stems.len());
+        assert_eq!(
+            html.matches("<svg").count(),
+            stems.len(),
+            "every chart inline"
+        );
+        // Deterministic: drawing again gives the same report.
+        generate(&dir, &mp).unwrap();
+        assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
+    }
+
+    #[test]
+    fn plot_without_scores_says_what_to_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = load(tmp.path()).unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e), "{e}");
+        assert!(e.to_string().contains("leakbench replay"), "{e}");
+    }
 }
