@@ -46,3 +46,21 @@ regress DIR="harness/testdata/replay/run" BASELINE="baselines/replay.json":
 # Merge run directories (e.g. shards) into a new scored run: just merge OUT DIR...
 merge OUT +DIRS:
     cargo run --release -p leakbench -- merge {{DIRS}} --out {{OUT}}
+
+# Criterion benchmarks: per-sample cost of every detector, and profile decoding.
+bench:
+    cargo bench -p leakbench
+
+# What sampling costs a program and what the harness costs (about 10 minutes; --quick for a smoke test).
+overhead *ARGS:
+    cargo run --release -p leakbench -- overhead {{ARGS}}
+
+# Regenerate the curated example in docs/example: the full matrix (2 repetitions) with a short
+# overhead study; traces and SVGs are dropped to keep it small, so `plot` cannot redo it.
+docs:
+    rm -rf docs/example
+    cargo run --release -p leakbench -- run-all --reps 2 --out docs/example
+    cargo run --release -p leakbench -- overhead --out docs/example/overhead --reps 3 --probe-sets default,goroutine,heap,goroutineleak --intervals 1
+    cp docs/example/overhead/overhead.csv docs/example/
+    cargo run --release -p leakbench -- plot docs/example
+    rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html

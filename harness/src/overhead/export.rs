@@ -22,7 +22,7 @@ pub const TARGET_INTERVAL_S: f64 = 1.0;
 pub const TARGET_HARNESS_PCT_PER_FIXTURE: f64 = 2.0;
 
 /// A row of `overhead-summary.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SummaryRow {
     pub fixture: String,
     pub probe_set: String,
@@ -31,6 +31,10 @@ pub struct SummaryRow {
     pub ratio_min: f64,
     pub ratio_median: f64,
     pub ratio_max: f64,
+    /// The same over ops per fixture CPU second (robust to other processes on the machine).
+    pub cpu_ratio_min: Option<f64>,
+    pub cpu_ratio_median: Option<f64>,
+    pub cpu_ratio_max: Option<f64>,
     /// Median over repetitions of sampled over unsampled p50 and p99 latency.
     pub p50_ratio_median: Option<f64>,
     pub p99_ratio_median: Option<f64>,
@@ -44,7 +48,11 @@ pub fn summary_rows(rows: &[ThroughputRow]) -> Vec<SummaryRow> {
     let mut order: Vec<(String, String, u64)> = Vec::new();
     let mut groups: BTreeMap<(String, String, u64), Vec<&ThroughputRow>> = BTreeMap::new();
     for r in rows {
-        let key = (r.fixture.clone(), r.probe_set.clone(), r.interval_s.to_bits());
+        let key = (
+            r.fixture.clone(),
+            r.probe_set.clone(),
+            r.interval_s.to_bits(),
+        );
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
@@ -71,8 +79,10 @@ pub fn summary_rows(rows: &[ThroughputRow]) -> Vec<SummaryRow> {
                 median,
                 max,
             } = summarize(&ratios)?;
+            let cpu = summarize(&g.iter().filter_map(|r| r.cpu_ratio).collect::<Vec<_>>());
             let interval_s = f64::from_bits(key.2);
-            let target = (key.1 == "default" && interval_s == TARGET_INTERVAL_S).then_some(TARGET_RATIO);
+            let target =
+                (key.1 == "default" && interval_s == TARGET_INTERVAL_S).then_some(TARGET_RATIO);
             Some(SummaryRow {
                 p50_ratio_median: lat_ratio(g, |r| (r.p50_s_sampled, r.p50_s_unsampled)),
                 p99_ratio_median: lat_ratio(g, |r| (r.p99_s_sampled, r.p99_s_unsampled)),
@@ -83,6 +93,9 @@ pub fn summary_rows(rows: &[ThroughputRow]) -> Vec<SummaryRow> {
                 ratio_min: min,
                 ratio_median: median,
                 ratio_max: max,
+                cpu_ratio_min: cpu.map(|c| c.min),
+                cpu_ratio_median: cpu.map(|c| c.median),
+                cpu_ratio_max: cpu.map(|c| c.max),
                 target_ratio: target,
                 target_met: target.map(|t| median >= t),
             })
@@ -90,51 +103,36 @@ pub fn summary_rows(rows: &[ThroughputRow]) -> Vec<SummaryRow> {
         .collect()
 }
 
-/// Rows as CSV with a header (the field names), even when there are no rows.
-pub fn csv_bytes<T: Serialize>(rows: &[T], header: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(!rows.is_empty())
-        .from_writer(Vec::new());
+/// Rows as CSV with a header (the field names), even when there are no rows: the header of
+/// an empty file is taken from a default row, so it can never drift from the fields.
+pub fn csv_bytes<T: Serialize + Default>(rows: &[T]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
-        w.write_record(header)?;
+        w.serialize(T::default())?;
+        let all = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let header_end = all
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(all.len(), |i| i + 1);
+        return Ok(all[..header_end].to_vec());
     }
     for r in rows {
         w.serialize(r)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
-
-const THROUGHPUT_HEADER: &[&str] = &[
-    "fixture", "probe_set", "interval_s", "rep", "order", "window_s_unsampled", "window_s_sampled",
-    "ops_per_s_unsampled", "ops_per_s_sampled", "ratio", "p50_s_unsampled", "p50_s_sampled",
-    "p99_s_unsampled", "p99_s_sampled", "samples", "probe_failures", "loadavg_1m",
-];
-const SUMMARY_HEADER: &[&str] = &[
-    "fixture", "probe_set", "interval_s", "reps", "ratio_min", "ratio_median", "ratio_max",
-    "p50_ratio_median", "p99_ratio_median", "target_ratio", "target_met",
-];
-const SCALE_HEADER: &[&str] = &[
-    "goroutines", "probe", "rep", "probes", "probe_s_median", "probe_s_max", "ops_per_s_unsampled",
-    "ops_per_s_sampled", "ratio", "lost_worker_s_per_probe", "stw_other_per_probe",
-    "stw_other_s_per_probe", "stw_other_max_s", "stw_gc_s_per_probe", "stw_gc_max_s",
-    "max_op_s_unsampled", "max_op_s_sampled", "loadavg_1m",
-];
-const HARNESS_HEADER: &[&str] = &[
-    "phase", "fixtures", "interval_s", "window_s", "samples", "cpu_s", "cpu_pct_of_core",
-    "cpu_pct_per_fixture", "peak_rss_bytes", "peak_rss_reset",
-];
 
 pub fn throughput_csv(rows: &[ThroughputRow]) -> anyhow::Result<Vec<u8>> {
-    csv_bytes(rows, THROUGHPUT_HEADER)
+    csv_bytes(rows)
 }
 pub fn summary_csv(rows: &[SummaryRow]) -> anyhow::Result<Vec<u8>> {
-    csv_bytes(rows, SUMMARY_HEADER)
+    csv_bytes(rows)
 }
 pub fn scale_csv(rows: &[ScaleRow]) -> anyhow::Result<Vec<u8>> {
-    csv_bytes(rows, SCALE_HEADER)
+    csv_bytes(rows)
 }
 pub fn harness_csv(rows: &[HarnessRow]) -> anyhow::Result<Vec<u8>> {
-    csv_bytes(rows, HARNESS_HEADER)
+    csv_bytes(rows)
 }
 
 /// Every result file by name.
@@ -182,19 +180,19 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
     );
     let _ = writeln!(
         s,
-        "Windows of {} s after {} s of warm-up, {} repetition(s), unsampled (A) and sampled (B) alternating A B / B A. `ratio` = sampled ÷ unsampled throughput (ops/s counted by the fixture). Raw rows: `overhead.csv`; settings: `overhead-meta.json`.\n",
+        "Windows of {} s after {} s of warm-up, {} repetition(s), unsampled (A) and sampled (B) alternating A B / B A. `ratio` = sampled ÷ unsampled throughput (ops per wall second, counted by the fixture); `per-CPU ratio` = the same over ops per second of the fixture's own CPU time, which other processes taking the fixture's core do not disturb (on a busy machine, read this one). Raw rows: `overhead.csv`; settings: `overhead-meta.json`.\n",
         o.window_s, o.warmup_s, o.reps
     );
     if !summary.is_empty() {
         let _ = writeln!(s, "## Throughput: sampled ÷ unsampled\n");
         let _ = writeln!(
             s,
-            "| fixture | probe set | interval | reps | ratio min | median | max | p50 lat. ratio | p99 lat. ratio | target |\n|---|---|---|---|---|---|---|---|---|---|"
+            "| fixture | probe set | interval | reps | ratio min | median | max | per-CPU ratio min | median | max | p50 lat. ratio | p99 lat. ratio | target |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for x in summary {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} s | {} | {:.4} | {:.4} | {:.4} | {} | {} | {} |",
+                "| {} | {} | {} s | {} | {:.4} | {:.4} | {:.4} | {} | {} | {} | {} | {} | {} |",
                 x.fixture,
                 x.probe_set,
                 x.interval_s,
@@ -202,6 +200,9 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
                 x.ratio_min,
                 x.ratio_median,
                 x.ratio_max,
+                f(x.cpu_ratio_min, 4),
+                f(x.cpu_ratio_median, 4),
+                f(x.cpu_ratio_max, 4),
                 f(x.p50_ratio_median, 2),
                 f(x.p99_ratio_median, 2),
                 match x.target_met {
@@ -217,15 +218,18 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
         let _ = writeln!(s, "## Probe cost at scale (medians over repetitions)\n");
         let _ = writeln!(
             s,
-            "`probe`: wall time at the harness. `lost work`: worker time the fixture lost per probe (throughput deficit × window ÷ probes; with one P this is all runtime work done for the probe). `STW`: stop-the-world time per probe from the runtime's own pause histograms (`/sched/pauses/total/other` + `gc`), beyond the unsampled rate; `max STW`: longest pause seen (bucket edge).\n"
+            "`probe`: wall time at the harness. `lost work`: worker time the fixture lost per probe (throughput deficit × window ÷ probes; with one P this is all runtime work done for the probe, plus any time other processes took the core). `lost CPU`: fixture CPU spent on something other than ops per probe, beyond the unsampled rate (not affected by other processes). `STW`: stop-the-world time per probe from the runtime's own pause histograms (`/sched/pauses/total/other` + `gc`), beyond the unsampled rate; `max STW`: longest pause seen (bucket edge).\n"
         );
         let _ = writeln!(
             s,
-            "| goroutines | probe | probes/window | probe | lost work/probe | STW/probe | max STW | max op (A → B) |\n|---|---|---|---|---|---|---|---|"
+            "| goroutines | probe | probes/window | probe | lost work/probe | lost CPU/probe | STW/probe | max STW | max op (A → B) |\n|---|---|---|---|---|---|---|---|---|"
         );
         let mut groups: BTreeMap<(u64, String), Vec<&ScaleRow>> = BTreeMap::new();
         for x in &r.scale {
-            groups.entry((x.goroutines, x.probe.clone())).or_default().push(x);
+            groups
+                .entry((x.goroutines, x.probe.clone()))
+                .or_default()
+                .push(x);
         }
         for ((n, probe), g) in groups {
             let med = |h: fn(&ScaleRow) -> Option<f64>| {
@@ -236,12 +240,18 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
             };
             let _ = writeln!(
                 s,
-                "| {n} | {probe} | {} | {} | {} | {} | {} | {} → {} |",
+                "| {n} | {probe} | {} | {} | {} | {} | {} | {} | {} → {} |",
                 f(med(|x| Some(x.probes as f64)), 0),
                 secs(med(|x| x.probe_s_median)),
                 secs(med(|x| x.lost_worker_s_per_probe)),
-                secs(med(|x| Some(x.stw_other_s_per_probe? + x.stw_gc_s_per_probe?))),
-                secs(max(|x| super::measure::max_opt(x.stw_other_max_s, x.stw_gc_max_s))),
+                secs(med(|x| x.lost_cpu_s_per_probe)),
+                secs(med(|x| Some(
+                    x.stw_other_s_per_probe? + x.stw_gc_s_per_probe?
+                ))),
+                secs(max(|x| super::measure::max_opt(
+                    x.stw_other_max_s,
+                    x.stw_gc_max_s
+                ))),
                 secs(max(|x| x.max_op_s_unsampled)),
                 secs(max(|x| x.max_op_s_sampled)),
             );
@@ -285,7 +295,8 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
         );
     }
     for x in t {
-        let _ = writeln!(
+        let _ =
+            writeln!(
             s,
             "- Throughput, {} (default probes at 1 Hz, median ratio ≥ {TARGET_RATIO}): {:.4} — {}.",
             x.fixture,
@@ -336,6 +347,11 @@ mod tests {
             p50_s_sampled: Some(0.00001),
             p99_s_unsampled: Some(0.0001),
             p99_s_sampled: None,
+            fixture_cpu_s_unsampled: Some(5.0),
+            fixture_cpu_s_sampled: None,
+            ops_per_cpu_s_unsampled: Some(1000.0),
+            ops_per_cpu_s_sampled: None,
+            cpu_ratio: None,
             samples: 5,
             probe_failures: 0,
             loadavg_1m: Some(1.5),
@@ -346,26 +362,19 @@ mod tests {
     /// columns and number formatting are a contract.
     #[test]
     fn throughput_csv_bytes_are_stable() {
-        let bytes = throughput_csv(&[row("default", 1.0, 0, 0.99)]).unwrap();
+        let full =
+            String::from_utf8(throughput_csv(&[row("default", 1.0, 0, 0.99)]).unwrap()).unwrap();
         assert_eq!(
-            String::from_utf8(bytes).unwrap(),
-            "fixture,probe_set,interval_s,rep,order,window_s_unsampled,window_s_sampled,ops_per_s_unsampled,ops_per_s_sampled,ratio,p50_s_unsampled,p50_s_sampled,p99_s_unsampled,p99_s_sampled,samples,probe_failures,loadavg_1m\n\
-             idle-goroutines,default,1.0,0,ab,5.0,5.25,1000.0,990.0,0.99,5e-6,0.00001,0.0001,,5,0,1.5\n"
+            full,
+            "fixture,probe_set,interval_s,rep,order,window_s_unsampled,window_s_sampled,ops_per_s_unsampled,ops_per_s_sampled,ratio,p50_s_unsampled,p50_s_sampled,p99_s_unsampled,p99_s_sampled,fixture_cpu_s_unsampled,fixture_cpu_s_sampled,ops_per_cpu_s_unsampled,ops_per_cpu_s_sampled,cpu_ratio,samples,probe_failures,loadavg_1m\n\
+             idle-goroutines,default,1.0,0,ab,5.0,5.25,1000.0,990.0,0.99,5e-6,0.00001,0.0001,,5.0,,1000.0,,,5,0,1.5\n"
         );
         let empty = String::from_utf8(throughput_csv(&[]).unwrap()).unwrap();
-        assert_eq!(empty, format!("{}\n", THROUGHPUT_HEADER.join(",")));
-    }
-
-    #[test]
-    fn headers_match_the_row_fields() {
-        // The fixed headers (used for empty files) must be what serde writes for a row.
-        let first_line = |b: Vec<u8>| String::from_utf8(b).unwrap().lines().next().unwrap().to_string();
         assert_eq!(
-            first_line(throughput_csv(&[row("x", 1.0, 0, 1.0)]).unwrap()),
-            THROUGHPUT_HEADER.join(",")
+            empty,
+            format!("{}\n", full.lines().next().unwrap()),
+            "header only"
         );
-        let s = summary_rows(&[row("x", 1.0, 0, 1.0)]);
-        assert_eq!(first_line(summary_csv(&s).unwrap()), SUMMARY_HEADER.join(","));
     }
 
     #[test]
@@ -379,8 +388,14 @@ mod tests {
         ];
         let s = summary_rows(&rows);
         assert_eq!(s.len(), 3);
-        assert_eq!((s[0].probe_set.as_str(), s[0].interval_s, s[0].reps), ("default", 1.0, 3));
-        assert_eq!((s[0].ratio_min, s[0].ratio_median, s[0].ratio_max), (0.97, 0.985, 0.99));
+        assert_eq!(
+            (s[0].probe_set.as_str(), s[0].interval_s, s[0].reps),
+            ("default", 1.0, 3)
+        );
+        assert_eq!(
+            (s[0].ratio_min, s[0].ratio_median, s[0].ratio_max),
+            (0.97, 0.985, 0.99)
+        );
         assert_eq!(s[0].target_met, Some(true));
         assert_eq!(s[0].p50_ratio_median, Some(2.0));
         assert_eq!(s[0].p99_ratio_median, None);

@@ -22,6 +22,17 @@ pub struct WorkWindow {
     /// Upper bound of the highest non-empty latency bucket: the longest op was at most this
     /// long (the last bound, when it fell in the open-ended bucket).
     pub max_bound_s: Option<f64>,
+    /// CPU time the fixture process used in the window (user + system, all threads), seconds.
+    pub cpu_s: Option<f64>,
+}
+
+impl WorkWindow {
+    /// Ops per second of the fixture's own CPU time: unlike ops per wall second, this does not
+    /// drop when other processes take the fixture's core, only when the fixture spends CPU on
+    /// something other than ops (such as answering a probe).
+    pub fn ops_per_cpu_s(&self) -> Option<f64> {
+        self.cpu_s.filter(|&c| c > 0.0).map(|c| self.ops as f64 / c)
+    }
 }
 
 /// Work done between `before` and `after`, read `elapsed_s` apart. `None` when the windows
@@ -49,6 +60,7 @@ pub fn work_window(before: &Work, after: &Work, elapsed_s: f64) -> Option<WorkWi
         p50_s: hist_quantile(&after.bounds_s, &delta, 0.50),
         p99_s: hist_quantile(&after.bounds_s, &delta, 0.99),
         max_bound_s: hist_max_bound(&after.bounds_s, &delta),
+        cpu_s: None,
     })
 }
 
@@ -177,7 +189,16 @@ pub fn pause_delta(before: &PauseBuckets, after: &PauseBuckets) -> PauseDelta {
 
 /// CPU time this process has used so far (user + system), seconds, from `/proc/self/stat`.
 pub fn self_cpu_s() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_cpu_s("/proc/self/stat")
+}
+
+/// CPU time process `pid` has used so far (user + system, all threads), seconds.
+pub fn proc_cpu_s(pid: u32) -> Option<f64> {
+    stat_cpu_s(&format!("/proc/{pid}/stat"))
+}
+
+fn stat_cpu_s(path: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
     // SAFETY: sysconf only reads a configuration value.
     let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     parse_stat_cpu_ticks(&text).map(|t| t as f64 / tck.max(1) as f64)
@@ -196,14 +217,7 @@ pub fn parse_stat_cpu_ticks(text: &str) -> Option<u64> {
 /// `VmHWM` (peak resident set) of this process, bytes.
 pub fn self_peak_rss_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line["VmHWM:".len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    crate::probe::status_field_bytes(&text, "VmHWM:")
 }
 
 /// Resets this process's `VmHWM` to its current RSS (`echo 5 > /proc/self/clear_refs`,
@@ -234,7 +248,11 @@ mod tests {
         assert!((p75 - 0.001625).abs() < 1e-12, "{p75}");
         let p99 = hist_quantile(&b, &c, 0.99).unwrap();
         assert!((p99 - 0.005).abs() < 1e-12, "{p99}");
-        assert_eq!(hist_quantile(&b, &c, 1.0), Some(0.005), "open bucket: last bound");
+        assert_eq!(
+            hist_quantile(&b, &c, 1.0),
+            Some(0.005),
+            "open bucket: last bound"
+        );
         assert_eq!(hist_quantile(&b, &[0, 0, 0, 0], 0.5), None);
         assert_eq!(hist_quantile(&b, &[1, 2], 0.5), None, "malformed");
         assert_eq!(hist_max_bound(&b, &c), Some(0.005));
@@ -243,15 +261,27 @@ mod tests {
 
     #[test]
     fn windows_take_deltas_and_refuse_mismatches() {
-        let w = work_window(&work(100, vec![100, 0, 0, 0]), &work(300, vec![150, 150, 0, 0]), 2.0)
-            .unwrap();
+        let w = work_window(
+            &work(100, vec![100, 0, 0, 0]),
+            &work(300, vec![150, 150, 0, 0]),
+            2.0,
+        )
+        .unwrap();
         assert_eq!(w.ops, 200);
         assert_eq!(w.ops_per_s, 100.0);
         // The delta is 50 in the first bucket, 150 in the second: the median is in the second.
         let p50 = w.p50_s.unwrap();
-        assert!((p50 - (0.001 + 0.001 * 50.0 / 150.0)).abs() < 1e-12, "{p50}");
+        assert!(
+            (p50 - (0.001 + 0.001 * 50.0 / 150.0)).abs() < 1e-12,
+            "{p50}"
+        );
         assert_eq!(w.max_bound_s, Some(0.002));
-        assert!(work_window(&work(300, vec![1, 0, 0, 0]), &work(100, vec![1, 0, 0, 0]), 1.0).is_none());
+        assert!(work_window(
+            &work(300, vec![1, 0, 0, 0]),
+            &work(100, vec![1, 0, 0, 0]),
+            1.0
+        )
+        .is_none());
         assert!(work_window(&work(1, vec![5, 0, 0, 0]), &work(2, vec![4, 0, 0, 0]), 1.0).is_none());
         assert!(work_window(&work(1, vec![0; 4]), &work(2, vec![0; 4]), 0.0).is_none());
     }
@@ -290,6 +320,7 @@ mod tests {
         let line = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 1 0 7 1 1";
         assert_eq!(parse_stat_cpu_ticks(line), Some(281));
         assert!(self_cpu_s().is_some());
+        assert!(proc_cpu_s(std::process::id()).is_some());
         assert!(self_peak_rss_bytes().unwrap() > 0);
     }
 }

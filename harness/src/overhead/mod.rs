@@ -240,7 +240,9 @@ impl OverheadOptions {
             return Err("intervals must be positive seconds (fix: --intervals 5,1,0.25)".into());
         }
         if !pos(self.window_s) || !pos(self.harness_window_s) || !(self.warmup_s >= 0.0) {
-            return Err("--window and --harness-window must be positive, --warmup not negative".into());
+            return Err(
+                "--window and --harness-window must be positive, --warmup not negative".into(),
+            );
         }
         if self.reps == 0 || self.harness_fixtures == 0 {
             return Err("--reps and --harness-fixtures must be at least 1".into());
@@ -250,7 +252,7 @@ impl OverheadOptions {
 }
 
 /// One A/B pair of the throughput study: a row of `overhead.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ThroughputRow {
     pub fixture: String,
     /// Probe set name ([`PROBE_SET_NAMES`]).
@@ -269,6 +271,14 @@ pub struct ThroughputRow {
     pub p50_s_sampled: Option<f64>,
     pub p99_s_unsampled: Option<f64>,
     pub p99_s_sampled: Option<f64>,
+    /// CPU time of the fixture process in each window (user + system, all threads).
+    pub fixture_cpu_s_unsampled: Option<f64>,
+    pub fixture_cpu_s_sampled: Option<f64>,
+    /// Ops per second of fixture CPU time, both ways, and their ratio: the lost work without
+    /// the noise of other processes taking the fixture's core (see [`WorkWindow::ops_per_cpu_s`]).
+    pub ops_per_cpu_s_unsampled: Option<f64>,
+    pub ops_per_cpu_s_sampled: Option<f64>,
+    pub cpu_ratio: Option<f64>,
     /// Samples taken in the sampled window.
     pub samples: u32,
     /// Probe failures in the sampled window (a failed probe did less work than a real one).
@@ -278,7 +288,7 @@ pub struct ThroughputRow {
 }
 
 /// One A/B pair of the scale study: a row of `probe-scale.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScaleRow {
     pub goroutines: u64,
     pub probe: String,
@@ -293,6 +303,12 @@ pub struct ScaleRow {
     pub ratio: Option<f64>,
     /// Worker time lost per probe: `window_s × (1 − ratio) / probes`.
     pub lost_worker_s_per_probe: Option<f64>,
+    /// Ops per fixture CPU second, sampled over unsampled.
+    pub cpu_ratio: Option<f64>,
+    /// Fixture CPU spent on something other than ops, per probe, beyond the unsampled rate:
+    /// `(cpu_sampled − ops_sampled / ops_per_cpu_s_unsampled) / probes`. Unlike lost worker
+    /// time, other processes taking the fixture's core do not count.
+    pub lost_cpu_s_per_probe: Option<f64>,
     /// Non-GC stop-the-world pauses in the sampled window, per probe, beyond the unsampled
     /// window's rate.
     pub stw_other_per_probe: Option<f64>,
@@ -309,7 +325,7 @@ pub struct ScaleRow {
 }
 
 /// One phase of the harness study: a row of `harness-cost.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HarnessRow {
     /// `idle` (fixtures running, nothing sampled) or `sampling`.
     pub phase: String,
@@ -464,11 +480,7 @@ impl State<'_> {
     }
 }
 
-async fn start(
-    fixture: &BuiltFixture,
-    args: Vec<String>,
-    log: PathBuf,
-) -> anyhow::Result<Fixture> {
+async fn start(fixture: &BuiltFixture, args: Vec<String>, log: PathBuf) -> anyhow::Result<Fixture> {
     let spec = LaunchSpec {
         program: fixture.path.clone(),
         args,
@@ -506,10 +518,12 @@ struct Sampling {
 /// cost lands in this window and not the next.
 async fn window(
     reader: &Prober,
+    pid: u32,
     probes: Option<(&Prober, ProbeSet, Duration)>,
     len: Duration,
 ) -> anyhow::Result<(WorkWindow, Sampling)> {
     let w0 = read_work(reader).await?;
+    let c0 = measure::proc_cpu_s(pid);
     let t0 = Instant::now();
     let mut s = Sampling::default();
     match probes {
@@ -533,9 +547,11 @@ async fn window(
         }
     }
     let w1 = read_work(reader).await?;
+    let c1 = measure::proc_cpu_s(pid);
     let el = t0.elapsed().as_secs_f64();
-    let w = measure::work_window(&w0, &w1, el)
+    let mut w = measure::work_window(&w0, &w1, el)
         .context("the fixture's work counters went backwards or changed shape")?;
+    w.cpu_s = c0.zip(c1).map(|(a, b)| b - a);
     Ok((w, s))
 }
 
@@ -546,7 +562,8 @@ async fn read_work(p: &Prober) -> anyhow::Result<Work> {
 }
 
 fn probe_timeout(interval: f64) -> Duration {
-    Duration::from_secs_f64(interval * 0.9).clamp(Duration::from_millis(200), Duration::from_secs(5))
+    Duration::from_secs_f64(interval * 0.9)
+        .clamp(Duration::from_millis(200), Duration::from_secs(5))
 }
 
 async fn throughput_fixture(
@@ -577,11 +594,14 @@ async fn throughput_fixture(
             let every = Duration::from_secs_f64(*interval);
             let ab = rep % 2 == 0;
             let (a, b) = if ab {
-                let a = window(&reader, None, len).await?;
-                (a, window(&reader, Some((&sampler, set, every)), len).await?)
+                let a = window(&reader, fx.pid, None, len).await?;
+                (
+                    a,
+                    window(&reader, fx.pid, Some((&sampler, set, every)), len).await?,
+                )
             } else {
-                let b = window(&reader, Some((&sampler, set, every)), len).await?;
-                (window(&reader, None, len).await?, b)
+                let b = window(&reader, fx.pid, Some((&sampler, set, every)), len).await?;
+                (window(&reader, fx.pid, None, len).await?, b)
             };
             let ((wa, _), (wb, smp)) = (a, b);
             let row = ThroughputRow {
@@ -599,6 +619,14 @@ async fn throughput_fixture(
                 p50_s_sampled: wb.p50_s,
                 p99_s_unsampled: wa.p99_s,
                 p99_s_sampled: wb.p99_s,
+                fixture_cpu_s_unsampled: wa.cpu_s,
+                fixture_cpu_s_sampled: wb.cpu_s,
+                ops_per_cpu_s_unsampled: wa.ops_per_cpu_s(),
+                ops_per_cpu_s_sampled: wb.ops_per_cpu_s(),
+                cpu_ratio: wb
+                    .ops_per_cpu_s()
+                    .zip(wa.ops_per_cpu_s())
+                    .and_then(|(b, a)| measure::ratio(b, a)),
                 samples: smp.samples,
                 probe_failures: smp.failures,
                 loadavg_1m: loadavg_1m(),
@@ -656,7 +684,11 @@ async fn wait_goroutines(p: &Prober, n: u64) -> anyhow::Result<()> {
             .metrics()
             .await
             .map_err(|e| anyhow::anyhow!("could not read /leakbench/metrics: {e}"))?;
-        if m.get(crate::sample::metric::GOROUTINES).copied().unwrap_or(0.0) >= n as f64 {
+        if m.get(crate::sample::metric::GOROUTINES)
+            .copied()
+            .unwrap_or(0.0)
+            >= n as f64
+        {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -669,6 +701,7 @@ async fn wait_goroutines(p: &Prober, n: u64) -> anyhow::Result<()> {
 /// A window of the scale study, bracketed by pause snapshots.
 async fn scale_window(
     reader: &Prober,
+    pid: u32,
     probes: Option<(&Prober, ProbeSet)>,
     len: Duration,
     gap: Duration,
@@ -676,6 +709,7 @@ async fn scale_window(
 ) -> anyhow::Result<(WorkWindow, Sampling, PauseDelta, PauseDelta)> {
     let p0 = fresh_pauses(pauses, monotonic_ns()).await?;
     let w0 = read_work(reader).await?;
+    let c0 = measure::proc_cpu_s(pid);
     let t0 = Instant::now();
     let mut s = Sampling::default();
     match probes {
@@ -693,10 +727,12 @@ async fn scale_window(
         }
     }
     let w1 = read_work(reader).await?;
+    let c1 = measure::proc_cpu_s(pid);
     let el = t0.elapsed().as_secs_f64();
     let p1 = fresh_pauses(pauses, monotonic_ns()).await?;
-    let w = measure::work_window(&w0, &w1, el)
+    let mut w = measure::work_window(&w0, &w1, el)
         .context("the fixture's work counters went backwards or changed shape")?;
+    w.cpu_s = c0.zip(c1).map(|(a, b)| b - a);
     Ok((
         w,
         s,
@@ -736,8 +772,8 @@ async fn scale_level(
             check_alive(&mut fx, &log)?;
             let set = probe_set(name).expect("validated");
             let ab = rep % 2 == 0;
-            let unsampled = || scale_window(&reader, None, len, gap, &pauses);
-            let sampled = || scale_window(&reader, Some((&reader, set)), len, gap, &pauses);
+            let unsampled = || scale_window(&reader, fx.pid, None, len, gap, &pauses);
+            let sampled = || scale_window(&reader, fx.pid, Some((&reader, set)), len, gap, &pauses);
             let (a, b) = if ab {
                 let a = unsampled().await?;
                 (a, sampled().await?)
@@ -789,6 +825,14 @@ fn scale_row(n: u64, probe: &str, rep: u32, a: &ScaleWindow, b: &ScaleWindow) ->
         ops_per_s_sampled: wb.ops_per_s,
         ratio,
         lost_worker_s_per_probe: ratio.and_then(|r| per(wb.elapsed_s * (1.0 - r))),
+        cpu_ratio: wb
+            .ops_per_cpu_s()
+            .zip(wa.ops_per_cpu_s())
+            .and_then(|(b, a)| measure::ratio(b, a)),
+        lost_cpu_s_per_probe: wb
+            .cpu_s
+            .zip(wa.ops_per_cpu_s())
+            .and_then(|(c, rate)| per(c - wb.ops as f64 / rate)),
         stw_other_per_probe: per(ob.count as f64 - oa.count as f64 * scale),
         stw_other_s_per_probe: per(ob.total_s - oa.total_s * scale),
         stw_other_max_s: nonzero(ob.max_s),
@@ -943,13 +987,19 @@ mod tests {
             p50_s: None,
             p99_s: None,
             max_bound_s: Some(max),
+            cpu_s: Some(2.0 * ops_per_s / 1000.0),
         };
         let pd = |count, total_s, max_s| PauseDelta {
             count,
             total_s,
             max_s,
         };
-        let a = (w(1000.0, 1e-4), Sampling::default(), pd(0, 0.0, 0.0), pd(2, 2e-4, 1e-4));
+        let a = (
+            w(1000.0, 1e-4),
+            Sampling::default(),
+            pd(0, 0.0, 0.0),
+            pd(2, 2e-4, 1e-4),
+        );
         let b = (
             w(900.0, 1e-2),
             Sampling {
@@ -965,6 +1015,9 @@ mod tests {
         assert!((r.ratio.unwrap() - 0.9).abs() < 1e-12);
         // 10% of a 2 s window over 4 probes.
         assert!((r.lost_worker_s_per_probe.unwrap() - 0.05).abs() < 1e-12);
+        // The sampled window used 1.8 CPU-s for 1800 ops at 1000 ops per CPU-s: no loss.
+        assert!(r.lost_cpu_s_per_probe.unwrap().abs() < 1e-12);
+        assert!((r.cpu_ratio.unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(r.stw_other_per_probe, Some(2.0));
         assert!((r.stw_other_s_per_probe.unwrap() - 1e-4).abs() < 1e-15);
         assert!((r.stw_gc_s_per_probe.unwrap() - 1e-4).abs() < 1e-15);
