@@ -130,7 +130,7 @@ struct RunArgs {
     #[arg(value_name = "SCENARIO")]
     scenarios: Vec<String>,
     /// Repetitions per scenario (the seed of repetition k is the scenario's seed + k).
-    /// Default: 1, or the resumed run's.
+    /// Default: 1.
     #[arg(long, value_name = "N", conflicts_with = "resume")]
     reps: Option<u32>,
     /// Run directory. Default: results/run-<UTC date>-<time>.
@@ -143,11 +143,11 @@ struct RunArgs {
     #[arg(long, value_name = "I/N", conflicts_with = "resume")]
     shard: Option<Shard>,
     /// Complete an interrupted run in DIR: only repetitions without a final result run, with
-    /// the run's own scenarios, repetitions and shard.
+    /// the run's own scenarios, repetitions, shard and probes.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "scenarios"])]
     resume: Option<PathBuf>,
     /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     no_goroutineleak: bool,
     /// Record only; score later with `leakbench replay DIR`.
     #[arg(long)]
@@ -479,7 +479,13 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
             BadInput("--reps 0: nothing to run (fix: pass --reps 1 or more)".into()).into(),
         );
     }
+    if a.jobs == 0 {
+        return Err(
+            BadInput("--jobs 0: nothing would run (fix: pass --jobs 1 or more)".into()).into(),
+        );
+    }
     let (mut reps, mut shard) = (a.reps.unwrap_or(1), a.shard);
+    let mut probes = None;
     let (out, resume, scenarios) = match &a.resume {
         Some(dir) => {
             if !dir.join("run.json").exists() {
@@ -490,7 +496,7 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
                 .into());
             }
             let info = run::load_info(dir)?;
-            (reps, shard) = (info.reps, info.shard);
+            (reps, shard, probes) = (info.reps, info.shard, Some(info.probes));
             let chosen: Vec<Scenario> = if info.scenario_defs.is_empty() {
                 repo.scenarios
                     .iter()
@@ -531,6 +537,8 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
     let opts = RunOptions {
         shard,
         resume,
+        // A resumed run keeps its own probe set: one run, one set of probes.
+        probes: probes.unwrap_or(opts.probes),
         ..opts
     };
     let (report, _) = record(opts)?;
@@ -575,14 +583,10 @@ fn cmd_replay(
 fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     use leakbench::overhead::{self, OverheadOptions};
     let root = find_root(g.root.as_deref())?;
-    let out = a.out.clone().unwrap_or_else(|| {
-        let (date, time) = run::utc_now();
-        root.join("results").join(format!(
-            "overhead-{}-{}",
-            date.replace('-', ""),
-            time.replace(':', "")
-        ))
-    });
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| run::timestamped_dir(&root.join("results"), "overhead"));
     let mut o = OverheadOptions::standard(
         out,
         g.go.clone(),
@@ -615,6 +619,12 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
     o.validate().map_err(BadInput)?;
     let dir = o.out.clone();
+    // Before the runtime: the reaper is forked while this process has one thread.
+    if let Err(e) = leakbench::launch::start_reaper() {
+        eprintln!(
+            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -87,7 +87,13 @@ pub fn twins_of<'a>(leaky: &Trace, all: &'a [Trace]) -> Vec<&'a Trace> {
     all.iter()
         .filter(|t| {
             let o = &t.meta.scenario;
-            o.fixture == sc.fixture && o.leak.fixed && !o.truth.leaking
+            // Only usable twins sampled at the same interval: increments at another interval
+            // are another noise.
+            o.fixture == sc.fixture
+                && o.leak.fixed
+                && !o.truth.leaking
+                && o.interval_s == sc.interval_s
+                && crate::score::unscorable(t).is_none()
         })
         .collect()
 }
@@ -219,10 +225,16 @@ mod tests {
         meta.scenario.warmup_s = 0.0;
         meta.scenario.truth.leaking = leaking;
         meta.scenario.leak.fixed = !leaking;
+        let ended_s = samples.last().map_or(0.0, |s| s.t);
         Trace {
             dir: "t".into(),
             meta,
-            end: None,
+            end: Some(crate::trace::RepEnd {
+                status: crate::trace::EndStatus::Completed,
+                reason: String::new(),
+                samples: samples.len() as u64,
+                ended_s,
+            }),
             samples,
         }
     }
@@ -294,7 +306,11 @@ mod tests {
         let twin = walk(0.0, 1.0, 1.0, 5.0, 20, 1, false);
         let mut other = twin.clone();
         other.meta.scenario.fixture = "other".into();
-        let all = vec![leaky.clone(), twin, other];
+        let mut unfinished = twin.clone();
+        unfinished.end = None;
+        let mut slower = twin.clone();
+        slower.meta.scenario.interval_s *= 2.0;
+        let all = vec![leaky.clone(), twin, other, unfinished, slower];
         assert_eq!(twins_of(&leaky, &all).len(), 1);
     }
 }

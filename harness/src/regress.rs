@@ -299,8 +299,9 @@ pub struct Comparison {
 
 impl Comparison {
     /// Whether anything got worse: the exit status of `leakbench regress`.
+    /// Worse somewhere, or nothing compared at all (a gate that checked nothing must not pass).
     pub fn regressed(&self) -> bool {
-        self.changes.iter().any(|c| c.verdict == Verdict::Worse)
+        self.compared == 0 || self.changes.iter().any(|c| c.verdict == Verdict::Worse)
     }
 
     pub fn count(&self, v: Verdict) -> usize {
@@ -358,7 +359,23 @@ pub fn compare(baseline: &Baseline, current: &Baseline, tol: &Tolerance) -> Comp
     let mut changes = Vec::new();
     let mut compared = 0;
     for (k, b) in &base {
-        let Some(c) = cur.get(k) else { continue };
+        let Some(c) = cur.get(k) else {
+            // A scenario this run has, without a detector the baseline scored: the detector was
+            // removed or renamed, and its verdicts are lost. (A whole scenario missing is a
+            // partial run, e.g. one shard: reported below, not a failure.)
+            if cur.keys().any(|(s, _)| *s == k.0) {
+                changes.push(Change {
+                    scenario: b.scenario.clone(),
+                    detector: b.detector.clone(),
+                    aspect: Aspect::Judged,
+                    verdict: Verdict::Worse,
+                    baseline: format!("{} reps", b.reps.len()),
+                    current: "not scored".into(),
+                    why: "detector missing from this run".into(),
+                });
+            }
+            continue;
+        };
         compared += 1;
         cell_changes(b, c, tol, &mut changes);
     }
@@ -405,7 +422,12 @@ fn cell_changes(b: &BaselineCell, c: &BaselineCell, tol: &Tolerance, out: &mut V
     if tb.judged != tc.judged {
         push(
             Aspect::Judged,
-            Verdict::Info,
+            // Every repetition unjudgeable hides every other check: that is a failure.
+            if tc.judged == 0 {
+                Verdict::Worse
+            } else {
+                Verdict::Info
+            },
             format!("{}/{}", tb.judged, b.reps.len()),
             format!("{}/{}", tc.judged, c.reps.len()),
             "repetitions that could be judged (the rest are NA)",
@@ -736,7 +758,12 @@ pub fn render(cmp: &Comparison) -> String {
         t.alpha,
         t.min_reps
     );
-    if cmp.regressed() {
+    if cmp.compared == 0 {
+        let _ = writeln!(
+            out,
+            "FAIL: no scenario × detector of the baseline is in this run; nothing was compared"
+        );
+    } else if cmp.regressed() {
         let _ = writeln!(
             out,
             "FAIL: {} changes are worse than the baseline",
@@ -925,21 +952,60 @@ mod tests {
 
     #[test]
     fn na_reps_and_one_sided_cells_are_reported_not_failed() {
-        let base = set(vec![cell("leak", "d", true, tps([2.0, 2.5, 3.0], true))]);
+        let base = set(vec![
+            cell("leak", "d", true, tps([2.0, 2.5, 3.0], true)),
+            cell("other", "d", true, tps([2.0, 2.5, 3.0], true)),
+        ]);
         let mut na = base.clone();
         na.cells[0].reps[2] = rep(2, "NA", None, None);
         let c = compare(&base, &na, &Tolerance::default());
         assert!(!c.regressed());
         assert_eq!(c.changes[0].aspect, Aspect::Judged);
-        let mut other = base.clone();
-        other.cells[0].detector = "e".into();
-        let c = compare(&base, &other, &Tolerance::default());
-        assert!(!c.regressed());
-        assert_eq!(
-            (c.compared, c.only_baseline.len(), c.only_current.len()),
-            (0, 1, 1)
+        // A whole scenario missing (a partial run, e.g. one shard) is reported, not failed.
+        let shard = set(vec![base.cells[0].clone()]);
+        let c = compare(&base, &shard, &Tolerance::default());
+        assert!(!c.regressed(), "{c:?}");
+        assert_eq!((c.compared, c.only_baseline.len()), (1, 1));
+        assert!(render(&c).contains("not in this run (1 cells, not compared): other/d"));
+    }
+
+    /// A gate that compared nothing, lost a detector, or could judge nothing must not pass.
+    #[test]
+    fn nothing_compared_a_lost_detector_or_all_na_fails() {
+        let base = set(vec![cell("leak", "d", true, tps([2.0, 2.5, 3.0], true))]);
+        let mut renamed = base.clone();
+        renamed.cells[0].detector = "e".into();
+        let c = compare(&base, &renamed, &Tolerance::default());
+        assert!(c.regressed());
+        assert!(
+            c.changes
+                .iter()
+                .any(|ch| ch.why == "detector missing from this run"),
+            "{c:?}"
         );
-        assert!(render(&c).contains("not in this run (1 cells, not compared): leak/d"));
+        let elsewhere = set(vec![cell(
+            "unrelated",
+            "d",
+            true,
+            tps([2.0, 2.5, 3.0], true),
+        )]);
+        let c = compare(&base, &elsewhere, &Tolerance::default());
+        assert!(c.regressed() && c.compared == 0);
+        assert!(
+            render(&c).contains("FAIL: no scenario × detector"),
+            "{}",
+            render(&c)
+        );
+        let mut all_na = base.clone();
+        for r in &mut all_na.cells[0].reps {
+            r.outcome = "NA".into();
+        }
+        let c = compare(&base, &all_na, &Tolerance::default());
+        assert!(c.regressed(), "{c:?}");
+        assert_eq!(
+            (c.changes[0].aspect, c.changes[0].verdict),
+            (Aspect::Judged, Verdict::Worse)
+        );
     }
 
     #[test]

@@ -132,9 +132,14 @@ pub struct RunReport {
 
 /// `results/run-YYYYMMDD-HHMMSS` (UTC).
 pub fn default_run_dir(results: &Path) -> PathBuf {
+    timestamped_dir(results, "run")
+}
+
+/// `results/<prefix>-YYYYMMDD-HHMMSS` (UTC).
+pub fn timestamped_dir(results: &Path, prefix: &str) -> PathBuf {
     let (date, time) = utc_now();
     results.join(format!(
-        "run-{}-{}",
+        "{prefix}-{}-{}",
         date.replace('-', ""),
         time.replace(':', "")
     ))
@@ -400,7 +405,11 @@ impl LiveDetectors {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(n, t)| format!(", first {n} at {t:.1} s"))
             .unwrap_or_default();
-        format!("{}/{} detectors alarmed{first}", fired.len(), self.feeders.len())
+        format!(
+            "{}/{} detectors alarmed{first}",
+            fired.len(),
+            self.feeders.len()
+        )
     }
 }
 

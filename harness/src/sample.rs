@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 /// [`Sample::missing`] with the reason; a missing probe is data, not an error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
-    /// Seconds since spawn (monotonic) at which this tick started. Strictly increasing in a trace.
+    /// Seconds since spawn (monotonic) at which this tick's last probe answered. Strictly
+    /// increasing in a trace.
     pub t: f64,
     /// Scalar runtime/metrics values by their runtime/metrics name
     /// (e.g. `/sched/goroutines:goroutines`, `/gc/heap/live:bytes`).

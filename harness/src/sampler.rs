@@ -21,6 +21,14 @@ pub const WATCHDOG_PERIOD: Duration = Duration::from_millis(100);
 /// How long a fixture has to print its readiness line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// A probe may take most of an interval but not more, so ticks stay on schedule; at least
+/// 200 ms (a loaded machine), at most 5 s (a hung fixture must not stall a long interval).
+pub fn probe_timeout(interval: Duration) -> Duration {
+    interval
+        .mul_f64(0.9)
+        .clamp(Duration::from_millis(200), Duration::from_secs(5))
+}
+
 /// One repetition to record.
 #[derive(Debug, Clone)]
 pub struct RepPlan {
@@ -186,10 +194,7 @@ async fn sample_loop(
 ) -> Result<(EndStatus, String), crate::fsio::FsError> {
     let sc = &plan.scenario;
     let interval = Duration::from_secs_f64(sc.interval_s);
-    // A probe may take most of an interval but not more, so ticks stay on schedule.
-    let timeout = interval
-        .mul_f64(0.9)
-        .clamp(Duration::from_millis(200), Duration::from_secs(5));
+    let timeout = probe_timeout(interval);
     let prober = Prober::new(fixture.addr, fixture.pid, fixture.spawn_mono_ns, timeout);
     let end_s = fixture.ready_s + sc.duration_s;
     let cap_bytes = sc.rss_cap_mib * 1024 * 1024;
@@ -213,7 +218,11 @@ async fn sample_loop(
                 if t >= end_s {
                     break (EndStatus::Completed, format!("ran {:.1} s after readiness", sc.duration_s));
                 }
-                let s = take_sample(&prober, &plan.probes, t).await;
+                let mut s = take_sample(&prober, &plan.probes, t).await;
+                // Stamped when its last probe answered: the data describe the process up to
+                // then, so an alarm can never precede its evidence (stamped at the tick, a leak
+                // that starts while the probes run would look like an alarm before the onset).
+                s.t = fixture.now_s();
                 writer.append(&s)?;
                 on_sample(&s);
                 test_fault(writer)?;

@@ -612,6 +612,21 @@ pub fn select(
         }
         out.push(load_file(p, fixtures_dir)?);
     }
+    // Traces are stored by name: two scenarios of one name would share a directory.
+    let mut names: Vec<&Scenario> = out.iter().collect();
+    names.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = names.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(err(
+            &w[1].path,
+            "SCENARIO",
+            format!(
+                "scenario `{}` is given twice (also {})",
+                w[1].name,
+                w[0].path.display()
+            ),
+            "give each scenario once, or rename one of the files",
+        ));
+    }
     Ok(out)
 }
 
@@ -748,6 +763,19 @@ site = 'main\.sendResult'
         // The same file given as an absolute path is allowed.
         let ok = select(&[f.display().to_string()], &all, root.path(), None).unwrap();
         assert_eq!(ok[0].name, "y");
+        // The same name twice is refused: its traces would share one directory.
+        let twice = [f.display().to_string(), "x".into()];
+        let other = outside.path().join("x.toml");
+        std::fs::write(&other, GOOD).unwrap();
+        assert!(select(&twice, &all, root.path(), None).is_ok());
+        let e = select(
+            &["x".into(), other.display().to_string()],
+            &all,
+            root.path(),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("given twice"), "{e}");
     }
 
     /// `target` relative to `base` via `..` components (both absolute).

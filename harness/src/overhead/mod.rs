@@ -59,8 +59,10 @@ pub const SCALE_GOROUTINES: [u64; 4] = [100, 1_000, 10_000, 100_000];
 /// answer, and a lost read costs a whole window.
 const WORK_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a fixture has to print its readiness line.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a fixture has to print its readiness line: the sampler's, plus slack, since a
+/// study starts fixtures back to back on a machine it keeps busy.
+const READY_TIMEOUT: Duration =
+    crate::sampler::READY_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// The studies `leakbench overhead` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -561,9 +563,8 @@ async fn read_work(p: &Prober) -> anyhow::Result<Work> {
         .map_err(|e| anyhow::anyhow!("could not read /leakbench/work: {e}"))
 }
 
-fn probe_timeout(interval: f64) -> Duration {
-    Duration::from_secs_f64(interval * 0.9)
-        .clamp(Duration::from_millis(200), Duration::from_secs(5))
+fn probe_timeout(interval_s: f64) -> Duration {
+    crate::sampler::probe_timeout(Duration::from_secs_f64(interval_s))
 }
 
 async fn throughput_fixture(
