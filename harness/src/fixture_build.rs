@@ -91,6 +91,16 @@ pub fn parse_go_version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor_str.parse().ok()?))
 }
 
+/// Environment variables that change what `go build` produces.
+pub const BUILD_ENV: [&str; 6] = [
+    "GOFLAGS",
+    "CC",
+    "CGO_CFLAGS",
+    "CGO_LDFLAGS",
+    "GOAMD64",
+    "GOARCH",
+];
+
 /// A built fixture binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltFixture {
@@ -115,6 +125,13 @@ pub fn source_hash(
     h.update([0]);
     h.update(tc.goexperiment().as_bytes());
     h.update([0]);
+    // The build inherits these from the environment; a `GOFLAGS=-race` binary must not be
+    // cached as a plain one.
+    for var in BUILD_ENV {
+        h.update(var.as_bytes());
+        h.update(std::env::var(var).unwrap_or_default().as_bytes());
+        h.update([0]);
+    }
     let mut files = Vec::new();
     for top in ["go.mod", "go.sum"] {
         let p = fixtures_dir.join(top);

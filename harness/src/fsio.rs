@@ -44,11 +44,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     // tempfile creates 0600 files; results are for reading by others too (docs, CI artifacts).
     use std::os::unix::fs::PermissionsExt;
     tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)))
+        .and_then(|_| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| FsError::new("could not write", tmp.path(), e))?;
     tmp.persist(path)
         .map_err(|e| FsError::new("could not rename into", path, e.error))?;
+    // The rename is durable only once the directory is synced.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| FsError::new("could not sync directory", dir, e))?;
     Ok(())
 }
 

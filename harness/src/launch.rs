@@ -76,6 +76,8 @@ pub enum LaunchError {
     ExitedEarly { status: String, tail: String },
     #[error("printed a readiness line with an address that is not loopback: `{0}`")]
     NotLoopback(String),
+    #[error("printed a readiness line whose address is not IP:PORT: `{0}` (fix: print `LEAKBENCH READY 127.0.0.1:PORT`)")]
+    BadReadyAddress(String),
 }
 
 /// A running fixture. Dropping it kills its whole process group.
@@ -293,7 +295,7 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
                     let addr: SocketAddr = addr
                         .trim()
                         .parse()
-                        .map_err(|_| LaunchError::NotLoopback(addr.to_string()))?;
+                        .map_err(|_| LaunchError::BadReadyAddress(addr.to_string()))?;
                     if !addr.ip().is_loopback() {
                         return Err(LaunchError::NotLoopback(addr.to_string()));
                     }
@@ -517,7 +519,9 @@ mod tests {
     }
 
     #[test]
-    fn free_port_is_loopback_and_nonzero() {
-        assert_ne!(free_loopback_port().unwrap(), 0);
+    fn free_port_is_nonzero_and_bindable_on_loopback() {
+        let port = free_loopback_port().unwrap();
+        assert_ne!(port, 0);
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     }
 }

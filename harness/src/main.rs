@@ -238,6 +238,7 @@ struct ReplayArgs {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
     /// Score only these detectors, comma-separated (see `leakbench detectors`). Default: all.
+    /// The run's scores.csv and summaries then cover only these.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
 }

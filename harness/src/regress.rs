@@ -91,18 +91,6 @@ fn millis(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn parse_outcome(s: &str) -> Option<Outcome> {
-    [
-        Outcome::Tp,
-        Outcome::Fn,
-        Outcome::Fp,
-        Outcome::Tn,
-        Outcome::Na,
-    ]
-    .into_iter()
-    .find(|o| o.as_str() == s)
-}
-
 impl Baseline {
     /// The score set of `rows` (any order).
     pub fn from_rows(rows: &[ScoreRow], harness_version: &str) -> Baseline {
@@ -178,7 +166,7 @@ impl Baseline {
             serde_json::from_value(v).map_err(|e| bad("cells", format!("malformed: {e}")))?;
         for (i, c) in b.cells.iter().enumerate() {
             for (j, r) in c.reps.iter().enumerate() {
-                if parse_outcome(&r.outcome).is_none() {
+                if Outcome::parse(&r.outcome).is_none() {
                     return Err(bad(
                         &format!("cells[{i}].reps[{j}].outcome"),
                         format!("`{}` is not one of TP, FN, FP, TN, NA", r.outcome),
@@ -323,7 +311,7 @@ struct Tally {
 fn tally(c: &BaselineCell) -> Tally {
     let mut t = Tally::default();
     for r in &c.reps {
-        let Some(o) = parse_outcome(&r.outcome) else {
+        let Some(o) = Outcome::parse(&r.outcome) else {
             continue;
         };
         if o == Outcome::Na {

@@ -165,7 +165,10 @@ pub async fn record(
             Ok(f) => f,
             Err(e) => {
                 let status = match e {
-                    LaunchError::NotReady(_) | LaunchError::ExitedEarly { .. } | LaunchError::NotLoopback(_) => EndStatus::NotReady,
+                    LaunchError::NotReady(_)
+                    | LaunchError::ExitedEarly { .. }
+                    | LaunchError::NotLoopback(_)
+                    | LaunchError::BadReadyAddress(_) => EndStatus::NotReady,
                     _ => EndStatus::Error,
                 };
                 return writer.finish(status, e.to_string(), 0.0);

@@ -48,6 +48,19 @@ impl Outcome {
             Outcome::Na => "NA",
         }
     }
+
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Tp,
+        Outcome::Fn,
+        Outcome::Fp,
+        Outcome::Tn,
+        Outcome::Na,
+    ];
+
+    /// The inverse of [`Outcome::as_str`].
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 impl fmt::Display for Outcome {

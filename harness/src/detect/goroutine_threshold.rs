@@ -4,6 +4,8 @@
 //!
 //! Known weakness, kept on purpose: any lasting rise past the margin fires, a pool that grows
 //! under load as much as a leak. It cannot tell the class beyond "goroutines" nor the site.
+//! A program that already runs more goroutines than the absolute cap alarms on its first
+//! sample, as a fixed alert threshold would in production.
 
 use super::{confidence_past, Alarm, Detector, DetectorSpec, Params, Watched};
 use crate::sample::Sample;

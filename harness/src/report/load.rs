@@ -64,27 +64,6 @@ pub struct OverheadRecord {
 /// The `overhead.csv` file name (written by [`crate::overhead`]).
 pub const OVERHEAD_CSV: &str = "overhead.csv";
 
-fn parse_role(s: &str) -> Option<Role> {
-    match s {
-        "leak" => Some(Role::Leak),
-        "twin" => Some(Role::Twin),
-        "hard-negative" => Some(Role::HardNegative),
-        _ => None,
-    }
-}
-
-fn parse_outcome(s: &str) -> Option<Outcome> {
-    [
-        Outcome::Tp,
-        Outcome::Fn,
-        Outcome::Fp,
-        Outcome::Tn,
-        Outcome::Na,
-    ]
-    .into_iter()
-    .find(|o| o.as_str() == s)
-}
-
 /// Parses `scores.csv` text back into rows.
 pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
     let mut rd = csv::Reader::from_reader(text.as_bytes());
@@ -100,8 +79,8 @@ pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
         let r = rec.with_context(|| format!("{}: line {line}", path.display()))?;
         out.push(ScoreRow {
             class: LeakClass::parse(&r.class).ok_or_else(|| bad("class", &r.class))?,
-            role: parse_role(&r.role).ok_or_else(|| bad("role", &r.role))?,
-            outcome: parse_outcome(&r.outcome).ok_or_else(|| bad("outcome", &r.outcome))?,
+            role: Role::parse(&r.role).ok_or_else(|| bad("role", &r.role))?,
+            outcome: Outcome::parse(&r.outcome).ok_or_else(|| bad("outcome", &r.outcome))?,
             alarm_class: match r.alarm_class.as_deref() {
                 None | Some("") => None,
                 Some(c) => Some(LeakClass::parse(c).ok_or_else(|| bad("class", c))?),
