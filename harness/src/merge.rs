@@ -64,7 +64,7 @@ fn definition(s: &Scenario) -> Scenario {
 
 /// Checks that `b` (from `b_dir`) can be merged with `a` (from `a_dir`).
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> anyhow::Result<()> {
-    let fix = "merge only runs recorded by the same leakbench and Go with the same probes";
+    let fix = "merge only shards of one matrix: the same leakbench, Go, probes, repetitions and shard count";
     let differ = |key: &str, va: String, vb: String| {
         bad(format!(
             "merge: {}: key `{key}` is {vb} but {} has {va} (fix: {fix})",
@@ -85,6 +85,19 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> any
             a.go_version.clone(),
             b.go_version.clone(),
         ));
+    }
+    // Shards of one matrix share its repetitions and its number of slices.
+    if a.reps != b.reps {
+        return Err(differ("reps", a.reps.to_string(), b.reps.to_string()));
+    }
+    if let (Some(sa), Some(sb)) = (a.shard, b.shard) {
+        if sa.count != sb.count {
+            return Err(differ(
+                "shard",
+                format!("a slice of {}", sa.count),
+                format!("a slice of {}", sb.count),
+            ));
+        }
     }
     if a.probes != b.probes {
         return Err(differ(
