@@ -55,12 +55,12 @@ bench:
 overhead *ARGS:
     cargo run --release -p leakbench -- overhead {{ARGS}}
 
-# Regenerate the curated example in docs/example: the full matrix (2 repetitions) with a short
-# overhead study; traces and SVGs are dropped to keep it small, so `plot` cannot redo it.
+# Regenerate the curated example in docs/example: the default matrix with a short overhead
+# study; traces and SVGs are dropped to keep it small, so `plot` cannot redo it.
 docs:
     rm -rf docs/example
-    cargo run --release -p leakbench -- run-all --reps 2 --out docs/example
+    cargo run --release -p leakbench -- run-all --out docs/example
     cargo run --release -p leakbench -- overhead --out docs/example/overhead --reps 3 --probe-sets default,goroutine,heap,goroutineleak --intervals 1
     cp docs/example/overhead/overhead.csv docs/example/
     cargo run --release -p leakbench -- plot docs/example
-    rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html
+    rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html docs/example/overhead/harness-cost docs/example/overhead/logs

@@ -97,7 +97,7 @@ fn panel<DB: DrawingBackend>(
         .axis_style(INK)
         .x_labels(5)
         .y_labels(6)
-        .x_label_formatter(&|v| format!("{}×", tick(*v)))
+        .x_label_formatter(&|v| scale_label(*v))
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
         .x_desc("threshold scale")
         .label_style(font(11.0))
@@ -131,17 +131,42 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Ticks at 2^k inside `lo..=hi`: readable on a log axis.
+/// Ticks at 2^k inside `lo..=hi`: readable on a log axis. Past five ticks only even k
+/// (powers of 4, always including 1×), so labels do not run into each other.
 fn powers_of_two(lo: f64, hi: f64) -> Vec<f64> {
-    (-10..=10)
+    let all: Vec<i32> = (-10..=10)
+        .filter(|k| (lo..=hi).contains(&2f64.powi(*k)))
+        .collect();
+    let step = if all.len() > 5 { 2 } else { 1 };
+    all.into_iter()
+        .filter(|k| k % step == 0)
         .map(|k| 2f64.powi(k))
-        .filter(|v| (lo..=hi).contains(v))
         .collect()
+}
+
+/// `4×`, `1×`, `1/4×`: a threshold scale as people say it.
+fn scale_label(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{}×", tick(v))
+    } else {
+        format!("1/{}×", tick(1.0 / v))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scale_ticks_stay_apart() {
+        assert_eq!(powers_of_two(0.4, 2.5), vec![0.5, 1.0, 2.0]);
+        assert_eq!(
+            powers_of_two(0.05, 20.0),
+            vec![0.0625, 0.25, 1.0, 4.0, 16.0]
+        );
+        assert_eq!(scale_label(0.0625), "1/16×");
+        assert_eq!(scale_label(4.0), "4×");
+    }
 
     #[test]
     fn svg_snapshot() {
