@@ -198,7 +198,10 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
         }
         assert!(s["proc_mem"].is_object(), "{s}");
     }
-    assert!(decoded * 2 > total, "only {decoded} of {total} garbage probes failed on decoding");
+    assert!(
+        decoded * 2 > total,
+        "only {decoded} of {total} garbage probes failed on decoding"
+    );
     assert!(sb.samples("garbage", 0).len() >= 4);
 
     // Slow: every call times out, and the repetition still ends on schedule.

@@ -1,13 +1,13 @@
 //! All integration tests, in one binary (so the harness and fixtures build once).
 //! Each module is one concern; they share helpers in `support`.
 
-mod support;
-mod classes;
 mod bad_input;
+mod classes;
+mod detectors_on_traces;
 mod faults;
 mod orphans;
+mod regress;
+mod replay_gate;
 mod resume;
 mod security;
-mod replay_gate;
-mod regress;
-mod detectors_on_traces;
+mod support;

@@ -111,8 +111,8 @@ impl Detector for FinalizerBacklog {
 mod tests {
     use super::*;
     use crate::detect::testkit::*;
-    use crate::sample::metric::{CLEANUPS_EXECUTED, FINALIZERS_EXECUTED};
     use crate::sample::metric;
+    use crate::sample::metric::{CLEANUPS_EXECUTED, FINALIZERS_EXECUTED};
 
     /// Samples whose finalizer backlog follows `pts`; finalizers are queued at 200/s and run
     /// at 200/s minus the backlog's growth; cleanups run as fast as they are queued.
