@@ -17,12 +17,16 @@ use std::process::ExitCode;
 /// forever, maps that only grow, contexts never cancelled, finalizers that pin objects, C
 /// memory never freed), with a non-leaking twin and hard negatives. It samples them over time
 /// (pprof, runtime/metrics, /proc) into traces, with the leak's onset measured by the fixture
-/// itself.
+/// itself. Detectors then read the traces and are scored against that truth: which leak
+/// each catches, how fast, how often it cries wolf, and what watching costs.
 ///
 /// Typical use:
+///   leakbench run-all                       the whole matrix: record, score, chart, report
 ///   leakbench list                          what can run
-///   leakbench run                           run every scenario once into results/run-*/
-///   leakbench run goroutine-abandoned-sender --reps 3
+///   leakbench run goroutine-abandoned-sender --reps 3 --out results/mine
+///   leakbench replay results/mine           re-score recorded traces, no processes
+///   leakbench regress results/mine --baseline baselines/replay.json
+///   leakbench overhead --quick              what sampling costs the program
 #[derive(Parser, Debug)]
 #[command(
     name = "leakbench",
