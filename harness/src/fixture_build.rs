@@ -78,6 +78,20 @@ impl GoToolchain {
     }
 }
 
+/// Where a command name such as `go` resolves on `PATH` (as `execvp` would find it); a path
+/// with a `/` is returned as is, and so is a name not found.
+pub fn resolve_command(cmd: &Path) -> PathBuf {
+    if cmd.components().count() > 1 {
+        return cmd.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| cmd.to_path_buf())
+}
+
 /// `go1.26.8` → (1, 26); `go1.27rc1` → (1, 27).
 pub fn parse_go_version(v: &str) -> Option<(u32, u32)> {
     let rest = v.trim().strip_prefix("go")?;
@@ -230,6 +244,17 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_resolve_on_path() {
+        let sh = resolve_command(Path::new("sh"));
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        assert_eq!(resolve_command(Path::new("./x/go")), Path::new("./x/go"));
+        assert_eq!(
+            resolve_command(Path::new("no-such-cmd-lb")),
+            Path::new("no-such-cmd-lb")
+        );
+    }
 
     #[test]
     fn go_versions_parse() {

@@ -254,6 +254,21 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     if !run_json.exists() {
         fsio::write_atomic(&run_json, &serde_json::to_vec_pretty(&info)?)?;
     }
+    // Which Go builds the fixtures matters to every figure (and another `go` can come first
+    // on PATH, e.g. a pip-installed toolchain inside a Python-installed `just`): say it.
+    log(
+        mp,
+        &format!(
+            "building fixtures with {} ({}){}",
+            tc.version,
+            fixture_build::resolve_command(&tc.go).display(),
+            if tc.goexperiment().is_empty() {
+                String::new()
+            } else {
+                format!(", GOEXPERIMENT={}", tc.goexperiment())
+            }
+        ),
+    );
     let built = build_fixtures(
         &opts.scenarios,
         &tc,
