@@ -318,12 +318,14 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (cell, plan) in todo {
-        let sem = sem.clone();
+        // The permit is taken before the task is spawned, so repetitions start in matrix order
+        // (spawned tasks race for a semaphore in whatever order the runtime polls them).
+        let permit = sem.clone().acquire_owned().await.expect("semaphore open");
         let rx = int_rx.clone();
         let bar = bar.clone();
         let mp = mp.clone();
         tasks.spawn(async move {
-            let _permit = sem.acquire_owned().await.expect("semaphore open");
+            let _permit = permit;
             let stopped = *rx.borrow();
             if stopped {
                 return (cell, None);
