@@ -176,6 +176,11 @@ impl Prober {
         pprof::heap_sites(&p, HEAP_TOP_SITES).map_err(|e| format!("{path}: {e}"))
     }
 
+    /// Seconds since the fixture was spawned, now (the trace's clock).
+    pub fn now_s(&self) -> f64 {
+        crate::clock::monotonic_ns().saturating_sub(self.spawn_mono_ns) as f64 / 1e9
+    }
+
     pub fn proc_mem(&self) -> Result<ProcMem, String> {
         read_proc_mem(self.pid)
     }

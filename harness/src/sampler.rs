@@ -91,11 +91,11 @@ impl RepPlan {
 }
 
 /// Takes every probe in `set` once, concurrently. Failures become [`Missing`] entries.
-pub async fn take_sample(p: &Prober, set: &ProbeSet, t: f64) -> Sample {
-    let mut s = Sample {
-        t,
-        ..Default::default()
-    };
+/// The sample is stamped when its last probe answered: the data describe the process up to
+/// then, so an alarm can never precede its evidence (stamped before the probes, a leak that
+/// starts while they run would look like an alarm before the onset).
+pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
+    let mut s = Sample::default();
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
         maybe(set.truth, p.truth()),
@@ -115,6 +115,7 @@ pub async fn take_sample(p: &Prober, set: &ProbeSet, t: f64) -> Sample {
         s.proc_mem = keep("proc", Some(p.proc_mem()), &mut missing);
     }
     s.missing = missing;
+    s.t = p.now_s();
     s
 }
 
@@ -217,15 +218,10 @@ async fn sample_loop(
                 if let Some(st) = fixture.exited() {
                     break (EndStatus::Crashed, format!("fixture exited on its own ({st}); last log lines: {}", launch::log_tail(&writer.dir().join("fixture.log"), 3)));
                 }
-                let t = fixture.now_s();
-                if t >= end_s {
+                            if fixture.now_s() >= end_s {
                     break (EndStatus::Completed, format!("ran {:.1} s after readiness", sc.duration_s));
                 }
-                let mut s = take_sample(&prober, &plan.probes, t).await;
-                // Stamped when its last probe answered: the data describe the process up to
-                // then, so an alarm can never precede its evidence (stamped at the tick, a leak
-                // that starts while the probes run would look like an alarm before the onset).
-                s.t = fixture.now_s();
+                let s = take_sample(&prober, &plan.probes).await;
                 writer.append(&s)?;
                 on_sample(&s);
                 test_fault(writer)?;

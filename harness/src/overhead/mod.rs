@@ -539,7 +539,7 @@ async fn window(
                     _ = tokio::time::sleep_until(end) => break,
                     _ = ticks.tick() => {
                         let ts = Instant::now();
-                        let smp = take_sample(p, &set, 0.0).await;
+                        let smp = take_sample(p, &set).await;
                         s.durations_s.push(ts.elapsed().as_secs_f64());
                         s.samples += 1;
                         s.failures += smp.missing.len() as u32;
@@ -718,7 +718,7 @@ async fn scale_window(
         Some((p, set)) => {
             while t0.elapsed() < len {
                 let ts = Instant::now();
-                let smp = take_sample(p, &set, 0.0).await;
+                let smp = take_sample(p, &set).await;
                 s.durations_s.push(ts.elapsed().as_secs_f64());
                 s.samples += 1;
                 s.failures += smp.missing.len() as u32;
@@ -879,9 +879,8 @@ async fn harness_study(
             let mut tasks = tokio::task::JoinSet::new();
             for (i, f) in fixtures.iter().enumerate() {
                 let p = Prober::new(f.addr, f.pid, f.spawn_mono_ns, probe_timeout(interval));
-                let spawn_ns = f.spawn_mono_ns;
                 let path = traces.join(format!("fixture-{i}.jsonl"));
-                tasks.spawn(sample_to_file(p, spawn_ns, path, len, interval));
+                tasks.spawn(sample_to_file(p, path, len, interval));
             }
             let mut n = 0;
             while let Some(r) = tasks.join_next().await {
@@ -921,7 +920,6 @@ async fn harness_study(
 /// `leakbench run` does, so the measured cost includes serializing and writing the trace.
 async fn sample_to_file(
     p: Prober,
-    spawn_mono_ns: u64,
     path: PathBuf,
     len: Duration,
     interval_s: f64,
@@ -937,8 +935,7 @@ async fn sample_to_file(
         tokio::select! {
             _ = tokio::time::sleep_until(end) => break,
             _ = ticks.tick() => {
-                let t = monotonic_ns().saturating_sub(spawn_mono_ns) as f64 / 1e9;
-                let s = take_sample(&p, &set, t).await;
+                let s = take_sample(&p, &set).await;
                 let mut line = serde_json::to_vec(&s)?;
                 line.push(b'\n');
                 file.write_all(&line)
