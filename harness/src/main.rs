@@ -352,6 +352,20 @@ fn load_repo(g: &Global) -> anyhow::Result<Repo> {
 }
 
 impl Repo {
+    /// The scenarios named on the command line (all if none) and the run directory: `out`, or
+    /// a new `results/run-<date>-<time>`.
+    fn select(
+        &self,
+        names: &[String],
+        out: Option<&Path>,
+    ) -> anyhow::Result<(Vec<Scenario>, PathBuf)> {
+        let chosen = scenario::select(names, &self.scenarios, &self.root, Some(&self.fixtures))?;
+        let out = out
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| run::default_run_dir(&self.root.join("results")));
+        Ok((chosen, out))
+    }
+
     /// A run of `scenarios` with the default probes and this checkout's fixtures and cache;
     /// not sharded, not resumed.
     fn run_options(
@@ -525,16 +539,7 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
             (dir.clone(), true, chosen)
         }
         None => {
-            let chosen = scenario::select(
-                &a.scenarios,
-                &repo.scenarios,
-                &repo.root,
-                Some(&repo.fixtures),
-            )?;
-            let out = a
-                .out
-                .clone()
-                .unwrap_or_else(|| run::default_run_dir(&repo.root.join("results")));
+            let (chosen, out) = repo.select(&a.scenarios, a.out.as_deref())?;
             (out, false, chosen)
         }
     };
@@ -653,16 +658,7 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let scenarios = scenario::select(
-        &a.scenarios,
-        &repo.scenarios,
-        &repo.root,
-        Some(&repo.fixtures),
-    )?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| run::default_run_dir(&repo.root.join("results")));
+    let (scenarios, out) = repo.select(&a.scenarios, a.out.as_deref())?;
     let started = std::time::Instant::now();
     let opts = repo.run_options(g, scenarios, a.reps, out, a.jobs, a.no_goroutineleak);
     let (recorded, mp) = record(opts)?;
