@@ -23,19 +23,33 @@ enum Signal {
     CGap,
 }
 
-/// Expected outcomes as data: scenario, signal, and the least growth (in the signal's unit)
-/// the leak must show by the end. Twins run the same scenario with `-fixed` and must grow by
-/// less than a quarter of that.
-const CASES: &[(&str, Signal, f64)] = &[
-    ("goroutine-abandoned-sender", Signal::GoroutinesAtSite, 20.0),
-    ("goroutine-global-workers", Signal::GoroutinesAtSite, 20.0),
-    ("map-unbounded-cache", Signal::HeapAtSite, 4.0e6),
-    ("map-delete-no-shrink", Signal::HeapAtSite, 1.0e6),
-    ("context-never-cancelled", Signal::HeapAtSite, 1.0e5),
-    ("context-custom-parent", Signal::GoroutinesAtSite, 20.0),
-    ("finalizer-cycle", Signal::HeapAtSite, 1.0e5),
-    ("finalizer-slow", Signal::FinalizerBacklog, 20.0),
-    ("cgo-cstring", Signal::CGap, 16.0e6),
+/// Expected outcomes as data: scenario, signal, the least growth (in the signal's unit) the
+/// leak must show by the end, and the most its twin may grow.
+///
+/// A twin's allowance is a quarter of the leak's least growth, except where the twin holds
+/// memory by design: the bounded cache keeps 500 entries of 1 KiB (0.5 MB at the site), which
+/// the heap profile reports in 512 KiB sampling quanta, so its plateau reads 0, 0.5, 1.0 or
+/// 1.5 MB (1.07 MB seen in a test run; 5 quanta in the median of a window is improbable).
+const CASES: &[(&str, Signal, f64, f64)] = &[
+    (
+        "goroutine-abandoned-sender",
+        Signal::GoroutinesAtSite,
+        20.0,
+        5.0,
+    ),
+    (
+        "goroutine-global-workers",
+        Signal::GoroutinesAtSite,
+        20.0,
+        5.0,
+    ),
+    ("map-unbounded-cache", Signal::HeapAtSite, 4.0e6, 2.5e6),
+    ("map-delete-no-shrink", Signal::HeapAtSite, 1.0e6, 0.25e6),
+    ("context-never-cancelled", Signal::HeapAtSite, 1.0e5, 0.25e5),
+    ("context-custom-parent", Signal::GoroutinesAtSite, 20.0, 5.0),
+    ("finalizer-cycle", Signal::HeapAtSite, 1.0e5, 0.25e5),
+    ("finalizer-slow", Signal::FinalizerBacklog, 20.0, 5.0),
+    ("cgo-cstring", Signal::CGap, 16.0e6, 4.0e6),
 ];
 
 /// Shortened timings: long enough for every leak to show, short enough for CI.
@@ -101,7 +115,7 @@ fn median(v: Vec<f64>) -> f64 {
 fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
     let tmp = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (name, _, _) in CASES {
+    for (name, _, _, _) in CASES {
         files.push(shortened(name, false, tmp.path()));
         files.push(shortened(name, true, tmp.path()));
     }
@@ -117,7 +131,7 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
 
     let mut failures = Vec::new();
     let mut seen = Vec::new();
-    for (name, signal, min_growth) in CASES {
+    for (name, signal, min_growth, twin_max) in CASES {
         for twin in [false, true] {
             let label = format!("{name}{}", if twin { "-twin" } else { "" });
             let t: Trace = trace::load(&trace::rep_dir(&out, &label, 0)).unwrap();
@@ -145,7 +159,7 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
                 let first = median(series[..q].iter().map(|p| p.1).collect());
                 let last = median(series[series.len() - q..].iter().map(|p| p.1).collect());
                 seen.push(format!("{label}: {first:.0} -> {last:.0}"));
-                if last - first >= min_growth / 4.0 {
+                if last - first >= *twin_max {
                     failures.push(format!("{label}: twin grew {first:.0} -> {last:.0}"));
                 }
                 continue;
@@ -161,18 +175,28 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
                     "{label}: onset {onset:.2} s, asked for {ONSET_S} s"
                 ));
             }
+            // "Moved before the onset" means a trend, measured as the twin's is (median of
+            // the last quarter minus median of the first). The max-min of raw samples flagged
+            // single-sample dips instead: the C gap dips by up to 4.6 MB for one sample before
+            // any leak (measured: 6 reps, 6 jobs on 2 cores), as RSS and runtime/metrics are
+            // not read at the same instant. That failed CI once on a fresh machine.
             let before: Vec<f64> = series.iter().filter(|p| p.0 < onset).map(|p| p.1).collect();
-            let spread = before.iter().cloned().fold(f64::MIN, f64::max)
-                - before.iter().cloned().fold(f64::MAX, f64::min);
-            if spread >= min_growth / 4.0 {
+            if before.len() < 6 {
                 failures.push(format!(
-                    "{label}: signal moved {spread:.0} before the onset"
+                    "{label}: only {} samples before the onset",
+                    before.len()
                 ));
+                continue;
+            }
+            let q = (before.len() / 4).max(3);
+            let drift = median(before[before.len() - q..].to_vec()) - median(before[..q].to_vec());
+            if drift.abs() >= min_growth / 4.0 {
+                failures.push(format!("{label}: signal moved {drift:.0} before the onset"));
             }
             let at_onset = median(before.iter().rev().take(4).cloned().collect());
             let end = median(series.iter().rev().take(4).map(|p| p.1).collect());
             seen.push(format!(
-                "{label}: onset {onset:.2} s, spread before {spread:.0}, {at_onset:.0} -> {end:.0}"
+                "{label}: onset {onset:.2} s, drift before {drift:.0}, {at_onset:.0} -> {end:.0}"
             ));
             if end - at_onset < *min_growth {
                 failures.push(format!(
