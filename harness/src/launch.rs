@@ -1,7 +1,8 @@
 //! Starting and stopping one fixture process: a free loopback port, its own process group,
 //! the readiness handshake, and a guaranteed kill of the whole group on every exit path.
 //!
-//! Owns the child process and its log. Must not sample it (that is [`crate::sampler`]).
+//! Owns the child process; its log is written through [`crate::fixture_log`]. Must not sample
+//! it (that is [`crate::sampler`]).
 //!
 //! Why tokio's process API rather than duct: the readiness wait, the RSS watchdog and the
 //! sampler all run as async tasks beside each other, and `tokio::process` gives an awaitable
@@ -24,13 +25,15 @@
 //! - the fixture kit also exits when its parent changes and after `-duration`.
 
 use crate::clock::monotonic_ns;
+use crate::fixture_log::{LogSpan, LogWriter, MAX_LOG_BYTES};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 /// The line a fixture prints once it serves: `LEAKBENCH READY 127.0.0.1:PORT`.
 pub const READY_PREFIX: &str = "LEAKBENCH READY ";
@@ -39,10 +42,6 @@ pub const READY_PREFIX: &str = "LEAKBENCH READY ";
 /// so a fixture that writes without newlines cannot grow the harness's memory.
 pub const MAX_LINE_BYTES: usize = 4096;
 
-/// Bytes of a fixture's stdout copied into its log after readiness; the rest is drained and
-/// dropped, so a fixture that floods stdout cannot fill the disk.
-pub const MAX_LOG_BYTES: u64 = 16 << 20;
-
 /// Everything needed to start a fixture.
 #[derive(Debug, Clone)]
 pub struct LaunchSpec {
@@ -50,7 +49,7 @@ pub struct LaunchSpec {
     /// An argument vector, passed to `execve` as is: no shell.
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    /// stdout (after the readiness line) and stderr go here.
+    /// stdout and stderr go here, together at most [`MAX_LOG_BYTES`] per start.
     pub log_path: PathBuf,
     pub ready_timeout: Duration,
 }
@@ -91,6 +90,10 @@ pub struct Fixture {
     /// Seconds since spawn at which the readiness line arrived.
     pub ready_s: f64,
     killed: bool,
+    /// This start's part of the log.
+    log: LogSpan,
+    /// The tasks copying stdout and stderr into the log; they end when both pipes close.
+    log_copies: Vec<JoinHandle<()>>,
 }
 
 /// Write end of the reaper's pipe; -1 when there is no reaper.
@@ -230,27 +233,21 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
     let port = free_loopback_port().map_err(LaunchError::Port)?;
     // Where this attempt's lines start: an earlier attempt's complaint must not be reported
     // (or retried on) as this one's.
-    let log_start = std::fs::metadata(&spec.log_path).map_or(0, |m| m.len());
-    let listen = format!("127.0.0.1:{port}");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&spec.log_path)
-        .map_err(|source| LaunchError::Log {
-            path: spec.log_path.display().to_string(),
-            source,
-        })?;
-    let log_err = log.try_clone().map_err(|source| LaunchError::Log {
+    let log = LogSpan::from_end(&spec.log_path);
+    let log_error = |source| LaunchError::Log {
         path: spec.log_path.display().to_string(),
         source,
-    })?;
+    };
+    let mut log_out = LogWriter::open(&spec.log_path, MAX_LOG_BYTES).map_err(log_error)?;
+    let log_err = log_out.another(&spec.log_path).map_err(log_error)?;
+    let listen = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env("LEAKBENCH_LISTEN", &listen)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(log_err))
+        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec and only calls
@@ -280,17 +277,20 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
         spawn_mono_ns,
         ready_s: 0.0,
         killed: false,
+        log,
+        log_copies: Vec::new(),
     };
+    let stderr = fixture.child.stderr.take().expect("piped");
+    fixture.log_copies.push(log_err.spawn_copy(stderr));
     let stdout = fixture.child.stdout.take().expect("piped");
     let mut stdout = BufReader::new(stdout);
-    let mut log_out = tokio::fs::File::from_std(log);
     let deadline = tokio::time::Instant::now() + spec.ready_timeout;
     loop {
         let line = tokio::time::timeout_at(deadline, next_line_bounded(&mut stdout)).await;
         match line {
             Err(_) => return Err(LaunchError::NotReady(spec.ready_timeout)),
             Ok(Ok(Some(l))) => {
-                let _ = log_out.write_all(format!("{l}\n").as_bytes()).await;
+                log_out.write(format!("{l}\n").as_bytes()).await;
                 if let Some(addr) = l.trim().strip_prefix(READY_PREFIX) {
                     let addr: SocketAddr = addr
                         .trim()
@@ -310,21 +310,16 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
                     .await
                     .map(|s| s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()))
                     .unwrap_or_else(|_| "stdout closed".into());
-                let _ = log_out.flush().await;
+                log_out.flush().await;
                 return Err(LaunchError::ExitedEarly {
                     status,
-                    tail: log_tail_since(&spec.log_path, log_start, 5),
+                    tail: fixture.log_tail(5).await,
                 });
             }
         }
     }
-    // Keep draining stdout so the fixture never blocks on a full pipe; copy a bounded amount
-    // into the log.
-    tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut (&mut stdout).take(MAX_LOG_BYTES), &mut log_out).await;
-        let _ = log_out.flush().await;
-        let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
-    });
+    // Keep draining stdout so the fixture never blocks on a full pipe.
+    fixture.log_copies.push(log_out.spawn_copy(stdout));
     Ok(fixture)
 }
 
@@ -350,33 +345,24 @@ async fn next_line_bounded<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Resul
     }
 }
 
-/// The last `n` lines of a log, joined with ` | ` (for one-line error reasons).
-pub fn log_tail(path: &Path, n: usize) -> String {
-    log_tail_since(path, 0, n)
-}
-
-/// The last `n` lines of a log after byte `start`, reading at most its last 64 KiB (a log can
-/// be large, and need not be UTF-8).
-fn log_tail_since(path: &Path, start: u64, n: usize) -> String {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map_or(0, |m| m.len());
-    let from = start.max(len.saturating_sub(64 << 10));
-    let mut bytes = Vec::new();
-    if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut bytes).is_err() {
-        return String::new();
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
 impl Fixture {
     /// Seconds since spawn, now.
     pub fn now_s(&self) -> f64 {
         (monotonic_ns().saturating_sub(self.spawn_mono_ns)) as f64 / 1e9
+    }
+
+    /// The last `n` lines this start wrote to its log, once its output is all in: waits up to
+    /// a second for stdout and stderr to close (a process that has exited closes them, unless
+    /// a child it left holds them).
+    pub async fn log_tail(&mut self, n: usize) -> String {
+        let copies = std::mem::take(&mut self.log_copies);
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            for c in copies {
+                let _ = c.await;
+            }
+        })
+        .await;
+        self.log.tail(n)
     }
 
     /// `Some(status)` if the fixture has exited.
@@ -435,6 +421,7 @@ impl Drop for Fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn spec(program: &str, args: &[&str], dir: &Path) -> LaunchSpec {
         LaunchSpec {
@@ -504,18 +491,6 @@ mod tests {
             Some("last")
         );
         assert_eq!(next_line_bounded(&mut r).await.unwrap(), None);
-    }
-
-    #[test]
-    fn log_tail_is_this_attempts_only() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("fixture.log");
-        std::fs::write(&p, "bind: address already in use\n").unwrap();
-        let start = std::fs::metadata(&p).unwrap().len();
-        assert_eq!(log_tail_since(&p, start, 5), "");
-        std::fs::write(&p, b"bind: address already in use\nsecond\n\xff\n").unwrap();
-        assert_eq!(log_tail_since(&p, start, 5), "second | \u{fffd}");
-        assert!(log_tail(&p, 5).starts_with("bind: address"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod detect;
 pub mod export;
 pub mod fixture_build;
+pub mod fixture_log;
 pub mod fsio;
 pub mod launch;
 pub mod merge;

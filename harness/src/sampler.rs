@@ -216,7 +216,7 @@ async fn sample_loop(
             ),
             _ = ticks.tick() => {
                 if let Some(st) = fixture.exited() {
-                    break (EndStatus::Crashed, format!("fixture exited on its own ({st}); last log lines: {}", launch::log_tail(&writer.dir().join("fixture.log"), 3)));
+                    break (EndStatus::Crashed, format!("fixture exited on its own ({st}); last log lines: {}", fixture.log_tail(3).await));
                 }
                             if fixture.now_s() >= end_s {
                     break (EndStatus::Completed, format!("ran {:.1} s after readiness", sc.duration_s));

@@ -5,7 +5,7 @@
 //!   meta.json     written before the first sample (atomically): scenario, Go version, GOGC, …
 //!   trace.jsonl   one Sample per line, appended and flushed as each is taken
 //!   end.json      written last (atomically): how the repetition ended
-//!   fixture.log   the fixture's stdout and stderr
+//!   fixture.log   the fixture's stdout and stderr (16 MiB per start, then a cut marker)
 //! ```
 //! A repetition is finished when `end.json` exists; a crash leaves a trace without it, which
 //! `run --resume` redoes. A torn last line (crash mid-append) is ignored on load.

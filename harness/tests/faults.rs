@@ -3,6 +3,7 @@
 //! stays bounded, and the other scenarios of the run complete.
 
 use crate::support::{finish, peak_rss, Sandbox};
+use leakbench::fixture_log::{CUT_MARKER, MAX_LOG_BYTES};
 use leakbench::probe::{MAX_BODY_BYTES, MAX_JSON_BYTES};
 use std::time::Duration;
 
@@ -53,6 +54,12 @@ const CASES: &[Expect] = &[
         status: "not_ready",
         reason: &["not ready after"],
         log: &[],
+    },
+    Expect {
+        scenario: "chatty",
+        status: "completed",
+        reason: &["ran 2.0 s"],
+        log: &[CUT_MARKER],
     },
     Expect {
         scenario: "garbage",
@@ -177,6 +184,14 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
     // A fixture flooding stdout without a newline: the log keeps a bounded cut of it.
     let spew = std::fs::metadata(sb.rep_dir("spew", 0).join("fixture.log")).unwrap();
     assert!(spew.len() < 1 << 20, "spew log is {} bytes", spew.len());
+    // A ready fixture writing 64 MiB to stderr: the log stops at the budget (plus the marker
+    // line and the stdout lines read before readiness).
+    let chatty = std::fs::metadata(sb.rep_dir("chatty", 0).join("fixture.log")).unwrap();
+    assert!(
+        chatty.len() <= MAX_LOG_BYTES + (64 << 10),
+        "chatty log is {} bytes",
+        chatty.len()
+    );
 
     // Port taken every time: three attempts on three ports, then given up.
     let log = std::fs::read_to_string(sb.rep_dir("port-taken", 0).join("fixture.log")).unwrap();

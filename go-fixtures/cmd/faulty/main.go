@@ -10,6 +10,8 @@
 //   - hang: never ready; prints nothing, ignores SIGTERM, sleeps forever.
 //   - exit-early: prints a reason to stderr and exits 1 before it is ready.
 //   - spew: never ready; writes endless bytes without a newline to stdout.
+//   - chatty: a well-behaved kit fixture that also writes 64 MiB of log lines to stderr, as
+//     fast as it can (four times what the harness keeps of a fixture's output).
 //   - garbage: ready; every endpoint answers 200 with bytes that are neither JSON nor pprof.
 //   - slow: ready; every endpoint waits a minute before answering.
 //   - huge: ready; every endpoint streams an endless body.
@@ -56,6 +58,15 @@ func main() {
 	fmt.Fprintf(os.Stderr, "faulty args: %s\n", args)
 	switch *mode {
 	case "ok":
+		kit.Main("main.noLeak", func(k *kit.Kit) {})
+	case "chatty":
+		go func() {
+			line := strings.Repeat("y", 64<<10-1) + "\n"
+			for i := 0; i < 1024; i++ {
+				os.Stderr.WriteString(line)
+			}
+			fmt.Fprintln(os.Stderr, "faulty: done chatting")
+		}()
 		kit.Main("main.noLeak", func(k *kit.Kit) {})
 	case "crash":
 		kit.Main("main.noLeak", func(k *kit.Kit) {

@@ -496,11 +496,11 @@ async fn start(fixture: &BuiltFixture, args: Vec<String>, log: PathBuf) -> anyho
 }
 
 /// Fails with the log tail if the fixture has exited.
-fn check_alive(f: &mut Fixture, log: &Path) -> anyhow::Result<()> {
+async fn check_alive(f: &mut Fixture) -> anyhow::Result<()> {
     if let Some(st) = f.exited() {
         anyhow::bail!(
             "fixture exited during the study ({st}); last log lines: {}",
-            launch::log_tail(log, 3)
+            f.log_tail(3).await
         );
     }
     Ok(())
@@ -583,13 +583,13 @@ async fn throughput_fixture(
     ];
     args.extend(o.fixture_args.iter().cloned());
     let log = logs.join(format!("throughput-{}.log", fixture.name));
-    let mut fx = start(fixture, args, log.clone()).await?;
+    let mut fx = start(fixture, args, log).await?;
     let reader = Prober::new(fx.addr, fx.pid, fx.spawn_mono_ns, WORK_READ_TIMEOUT);
     tokio::time::sleep(Duration::from_secs_f64(o.warmup_s)).await;
     let len = Duration::from_secs_f64(o.window_s);
     for rep in 0..o.reps {
         for (name, interval) in &combos {
-            check_alive(&mut fx, &log)?;
+            check_alive(&mut fx).await?;
             let set = probe_set(name).expect("validated");
             let sampler = Prober::new(fx.addr, fx.pid, fx.spawn_mono_ns, probe_timeout(*interval));
             let every = Duration::from_secs_f64(*interval);
@@ -761,7 +761,7 @@ async fn scale_level(
         format!("-duration={}s", (est_s * 2.0 + 180.0).ceil() as u64),
     ];
     let log = logs.join(format!("scale-{n}.log"));
-    let mut fx = start(fixture, args, log.clone()).await?;
+    let mut fx = start(fixture, args, log).await?;
     // Profiles of 100k goroutines take long on one P under load: a generous timeout.
     let reader = Prober::new(fx.addr, fx.pid, fx.spawn_mono_ns, Duration::from_secs(30));
     wait_goroutines(&reader, n).await?;
@@ -770,7 +770,7 @@ async fn scale_level(
     let gap = Duration::from_secs_f64(o.scale_gap_s);
     for rep in 0..o.reps {
         for name in &o.scale_probes {
-            check_alive(&mut fx, &log)?;
+            check_alive(&mut fx).await?;
             let set = probe_set(name).expect("validated");
             let ab = rep % 2 == 0;
             let unsampled = || scale_window(&reader, fx.pid, None, len, gap, &pauses);
