@@ -204,11 +204,8 @@ pub fn read_proc_mem(pid: u32) -> Result<ProcMem, String> {
     parse_proc_status(&text).ok_or_else(|| format!("{path}: no VmRSS line"))
 }
 
-/// Parses the memory lines of `/proc/PID/status`, which look like
-/// ```text
-/// VmRSS:	   12345 kB
-/// RssAnon:	    6789 kB
-/// ```
+/// Parses the memory lines of `/proc/PID/status`, which look like `VmRSS:<tab>   12345 kB`
+/// and `RssAnon:<tab>    6789 kB`.
 pub fn parse_proc_status(text: &str) -> Option<ProcMem> {
     Some(ProcMem {
         rss_bytes: status_field_bytes(text, "VmRSS:")?,

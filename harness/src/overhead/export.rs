@@ -337,7 +337,7 @@ mod tests {
             probe_set: probe_set.into(),
             interval_s,
             rep,
-            order: if rep % 2 == 0 { "ab" } else { "ba" }.into(),
+            order: if rep.is_multiple_of(2) { "ab" } else { "ba" }.into(),
             window_s_unsampled: 5.0,
             window_s_sampled: 5.25,
             ops_per_s_unsampled: 1000.0,

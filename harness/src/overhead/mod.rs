@@ -241,7 +241,8 @@ impl OverheadOptions {
         if !self.intervals_s.iter().all(|&x| pos(x)) || !pos(self.probe_interval_s) {
             return Err("intervals must be positive seconds (fix: --intervals 5,1,0.25)".into());
         }
-        if !pos(self.window_s) || !pos(self.harness_window_s) || !(self.warmup_s >= 0.0) {
+        let warmup_ok = self.warmup_s.is_finite() && self.warmup_s >= 0.0;
+        if !(pos(self.window_s) && pos(self.harness_window_s) && warmup_ok) {
             return Err(
                 "--window and --harness-window must be positive, --warmup not negative".into(),
             );
