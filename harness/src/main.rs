@@ -102,7 +102,7 @@ enum Cmd {
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
-    /// List detectors: name, the series it watches, and its threshold.
+    /// List detectors: name, the series it watches, its trend window, and its threshold.
     Detectors,
     /// Compare a run's scores with a saved baseline; exit 1 if a detector got worse.
     ///
@@ -482,7 +482,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Detectors => {
             for d in leakbench::detect::registry() {
-                println!("{:22}  {:22}  {}", d.name, d.watches.as_str(), d.threshold);
+                let window = d.window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
+                println!(
+                    "{:22}  {:22}  {:>6}  {}",
+                    d.name,
+                    d.watches.as_str(),
+                    window,
+                    d.threshold
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -26,6 +26,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "c-gap",
     watches: Watched::CGap,
     threshold: "Theil-Sen slope floor on RSS − Go runtime memory: 16 KiB/s, with Mann-Kendall z ≥ 3.09 over 10 s",
+    window_s: Some(RULE.window_s),
     make,
 };
 

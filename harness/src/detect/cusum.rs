@@ -46,6 +46,7 @@ pub const GOROUTINES: DetectorSpec = DetectorSpec {
     watches: Watched::Goroutines,
     threshold:
         "CUSUM decision interval h on goroutine increments (h ≈ 7.35 σ for ARL₀ = 10000, K = 0.5)",
+    window_s: None,
     make: make_goroutines,
 };
 
@@ -53,6 +54,7 @@ pub const HEAP: DetectorSpec = DetectorSpec {
     name: "cusum-heap",
     watches: Watched::HeapLive,
     threshold: "CUSUM decision interval h on post-GC live-heap increments (h ≈ 7.35 σ for ARL₀ = 10000, K = 0.5)",
+    window_s: None,
     make: make_heap,
 };
 

@@ -29,6 +29,7 @@ pub const GOROUTINES: DetectorSpec = DetectorSpec {
     name: "deriv-goroutines",
     watches: Watched::Goroutines,
     threshold: "least-squares slope of goroutines over 10 s > 1 goroutine/s",
+    window_s: Some(WINDOW_S),
     make: make_goroutines,
 };
 
@@ -36,6 +37,7 @@ pub const HEAP: DetectorSpec = DetectorSpec {
     name: "deriv-heap",
     watches: Watched::HeapAlloc,
     threshold: "least-squares slope of the allocated heap over 10 s > 16 KiB/s",
+    window_s: Some(WINDOW_S),
     make: make_heap,
 };
 

@@ -34,6 +34,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "finalizer-backlog",
     watches: Watched::FinalizerBacklog,
     threshold: "finalizer+cleanup backlog: Theil-Sen slope floor max(5/s, 1 %/s) with Mann-Kendall z ≥ 3.09 over 10 s, or ≥ 1000 objects twice in a row",
+    window_s: Some(RULE.window_s),
     make,
 };
 

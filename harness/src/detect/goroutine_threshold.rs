@@ -23,6 +23,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     watches: Watched::Goroutines,
     threshold:
         "goroutines above the first post-warm-up count (margin 100) and absolute cap (10000)",
+    window_s: None,
     make,
 };
 

@@ -20,6 +20,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "goroutineleak-profile",
     watches: Watched::GoroutineLeakProfile,
     threshold: "goroutines in the goroutineleak profile ≥ 1",
+    window_s: None,
     make,
 };
 

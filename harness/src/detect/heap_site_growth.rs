@@ -35,6 +35,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "heap-site-growth",
     watches: Watched::HeapProfile,
     threshold: "Theil-Sen slope floor per heap site: max(2 KiB/s, 1 %/s of its in-use bytes), with Mann-Kendall z ≥ 3.09 over 20 s",
+    window_s: Some(RULE.window_s),
     make,
 };
 

@@ -184,6 +184,9 @@ pub struct DetectorSpec {
     pub watches: Watched,
     /// What [`Params::threshold_scale`] multiplies, with its default, in words.
     pub threshold: &'static str,
+    /// The trailing window it judges a trend over, if it has one: it cannot alarm before a
+    /// leak has filled much of it.
+    pub window_s: Option<f64>,
     pub make: fn(&Params) -> Box<dyn Detector>,
 }
 
@@ -322,6 +325,20 @@ mod tests {
     use super::*;
     use crate::sample::ProcMem;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_stated_window_is_the_one_the_threshold_describes() {
+        for d in registry() {
+            if let Some(w) = d.window_s {
+                assert!(
+                    d.threshold.contains(&format!("over {w} s")),
+                    "{}: window {w} s, threshold `{}`",
+                    d.name,
+                    d.threshold
+                );
+            }
+        }
+    }
 
     #[test]
     fn registry_names_are_unique_and_by_name_lists_them_on_error() {

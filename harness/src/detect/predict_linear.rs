@@ -24,6 +24,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "predict-linear",
     watches: Watched::Rss,
     threshold: "RSS extrapolated 3600 s ahead (least squares over 10 s) > limit 1 GiB",
+    window_s: Some(WINDOW_S),
     make,
 };
 

@@ -32,6 +32,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
     name: "stack-growth",
     watches: Watched::Goroutines,
     threshold: "Theil-Sen slope floor per stack group (site, wait): max(0.5/s, 1 %/s), with Mann-Kendall z ≥ 3.09 over 10 s",
+    window_s: Some(RULE.window_s),
     make,
 };
 

@@ -41,6 +41,7 @@ pub const GOROUTINES: DetectorSpec = DetectorSpec {
     name: "theil-sen-goroutines",
     watches: Watched::Goroutines,
     threshold: "Theil-Sen slope floor on goroutines: max(0.5/s, 1 %/s of level), with Mann-Kendall z ≥ 3.09 over 10 s",
+    window_s: Some(GOROUTINE_RULE.window_s),
     make: make_goroutines,
 };
 
@@ -48,6 +49,7 @@ pub const HEAP: DetectorSpec = DetectorSpec {
     name: "theil-sen-heap",
     watches: Watched::HeapLive,
     threshold: "Theil-Sen slope floor on post-GC live heap: max(2 KiB/s, 0.1 %/s of level), with Mann-Kendall z ≥ 3.09 over 20 s",
+    window_s: Some(HEAP_RULE.window_s),
     make: make_heap,
 };
 

@@ -229,6 +229,7 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
         &[false, false, true, true, true, true, true, true, true, true],
         rows,
     );
+    window_caveat(d, v, &order);
     let mut clean: Vec<&Aggregate> = aggs
         .iter()
         .filter(|a| a.fp == 0 && a.recall.is_some())
@@ -251,6 +252,44 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
                 .join(", ")
         ));
     }
+}
+
+/// Says which detectors judge a trend over a window longer than the leaks in this run lasted:
+/// their misses may be the matrix's, not theirs.
+fn window_caveat(d: &mut Doc, v: &RunView, order: &[String]) {
+    let spans: Vec<f64> = v
+        .traces
+        .iter()
+        .filter(|t| t.meta.scenario.truth.leaking)
+        .filter_map(|t| Some(t.samples.last()?.t - t.onset_s()?))
+        .collect();
+    let Some(median) = crate::stats::median(&spans) else {
+        return;
+    };
+    let long: Vec<String> = order
+        .iter()
+        .filter_map(|name| {
+            let w = detect::by_name(name).ok()?.window_s?;
+            (w >= median).then(|| format!("`{name}` ({w:.0} s)"))
+        })
+        .collect();
+    let (lo, hi) = spans
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let mut text = if hi - lo < 0.05 {
+        format!("The leaks were watched for {median:.1} s after their measured onset.")
+    } else {
+        format!(
+            "The leaks were watched for {lo:.1}–{hi:.1} s after their measured onset (median {median:.1} s)."
+        )
+    };
+    if !long.is_empty() {
+        text.push_str(&format!(
+            " {} judge a trend over a window at least that long: for them a miss or a late alarm here may mean the runs were too short rather than that the leak is invisible to them; a run with a longer `duration_s` tells the two apart.",
+            long.join(", ")
+        ));
+    }
+    d.p(text);
 }
 
 fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {

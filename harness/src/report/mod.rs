@@ -227,6 +227,14 @@ mod tests {
             stems.len(),
             "every chart inline"
         );
+        // Its leak ran 6.5 s after onset: detectors with a longer trend window are named as
+        // possibly limited by the run, detectors without a window are not.
+        let caveat = md
+            .lines()
+            .find(|l| l.starts_with("The leaks were watched for 6.5 s"))
+            .expect("the window caveat");
+        assert!(caveat.contains("`theil-sen-heap` (20 s)"), "{caveat}");
+        assert!(!caveat.contains("goroutine-threshold"), "{caveat}");
         // Deterministic: drawing again gives the same report.
         generate(&dir, &mp).unwrap();
         assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
