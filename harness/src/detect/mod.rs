@@ -328,15 +328,16 @@ mod tests {
 
     #[test]
     fn a_stated_window_is_the_one_the_threshold_describes() {
+        let stated = regex::Regex::new(r"over (\d+) s").unwrap();
         for d in registry() {
-            if let Some(w) = d.window_s {
-                assert!(
-                    d.threshold.contains(&format!("over {w} s")),
-                    "{}: window {w} s, threshold `{}`",
-                    d.name,
-                    d.threshold
-                );
-            }
+            let in_text = stated
+                .captures(d.threshold)
+                .map(|c| c[1].parse::<f64>().unwrap());
+            assert_eq!(
+                d.window_s, in_text,
+                "{}: window_s vs threshold `{}`",
+                d.name, d.threshold
+            );
         }
     }
 
