@@ -395,18 +395,23 @@ impl Repo {
     }
 }
 
-/// Records a run (with progress bars) and says what did not complete.
-fn record(opts: RunOptions) -> anyhow::Result<(run::RunReport, indicatif::MultiProgress)> {
-    // Before the runtime: the reaper is forked while this process has one thread.
+/// The async runtime for commands that start fixtures, with the reaper forked first (while
+/// this process still has one thread).
+fn fixture_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     if let Err(e) = leakbench::launch::start_reaper() {
         eprintln!(
             "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
         );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("could not start the async runtime")?;
+        .context("could not start the async runtime")
+}
+
+/// Records a run (with progress bars) and says what did not complete.
+fn record(opts: RunOptions) -> anyhow::Result<(run::RunReport, indicatif::MultiProgress)> {
+    let rt = fixture_runtime()?;
     let mp = indicatif::MultiProgress::new();
     let report = rt.block_on(run::run(opts, &mp))?;
     let bad: Vec<String> = report
@@ -636,16 +641,7 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
     o.validate().map_err(BadInput)?;
     let dir = o.out.clone();
-    // Before the runtime: the reaper is forked while this process has one thread.
-    if let Err(e) = leakbench::launch::start_reaper() {
-        eprintln!(
-            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
-        );
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let rt = fixture_runtime()?;
     rt.block_on(overhead::run(o)).with_context(|| {
         format!(
             "overhead study failed; rows measured so far are in {}",
