@@ -106,6 +106,13 @@ fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
     out
 }
 
+/// Medians of the first and the last quarter of `v` (at least 3 values each; `v` has at least
+/// 6): a level change from start to end that one-sample dips do not move.
+fn quarter_medians(v: &[f64]) -> (f64, f64) {
+    let q = (v.len() / 4).max(3);
+    (median(v[..q].to_vec()), median(v[v.len() - q..].to_vec()))
+}
+
 /// The median of a non-empty window (the callers take at least one sample).
 fn median(v: Vec<f64>) -> f64 {
     leakbench::stats::median(&v).expect("a window of samples is never empty here")
@@ -155,9 +162,8 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
             let onset = t.onset_s();
             if twin {
                 assert_eq!(onset, None, "{label}: a twin must never report an onset");
-                let q = series.len() / 4;
-                let first = median(series[..q].iter().map(|p| p.1).collect());
-                let last = median(series[series.len() - q..].iter().map(|p| p.1).collect());
+                let values: Vec<f64> = series.iter().map(|p| p.1).collect();
+                let (first, last) = quarter_medians(&values);
                 seen.push(format!("{label}: {first:.0} -> {last:.0}"));
                 if last - first >= *twin_max {
                     failures.push(format!("{label}: twin grew {first:.0} -> {last:.0}"));
@@ -188,8 +194,8 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
                 ));
                 continue;
             }
-            let q = (before.len() / 4).max(3);
-            let drift = median(before[before.len() - q..].to_vec()) - median(before[..q].to_vec());
+            let (first, last) = quarter_medians(&before);
+            let drift = last - first;
             if drift.abs() >= min_growth / 4.0 {
                 failures.push(format!("{label}: signal moved {drift:.0} before the onset"));
             }
