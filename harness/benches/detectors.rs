@@ -7,7 +7,7 @@
 //! for the recipe). Run with `cargo bench --bench detectors`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakbench::detect::{registry, Params};
+use leakbench::evaluate::detect::{registry, Params};
 use leakbench::sample::Sample;
 use std::hint::black_box;
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! regenerate them). Run with `cargo bench --bench pprof_decode`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakbench::pprof;
+use leakbench::record::pprof;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -49,7 +49,8 @@ fn bench(c: &mut Criterion) {
         if heap {
             g.bench_function(format!("heap_sites/{name}"), |b| {
                 b.iter(|| {
-                    pprof::heap_sites(black_box(&p), leakbench::probe::HEAP_TOP_SITES).unwrap()
+                    pprof::heap_sites(black_box(&p), leakbench::record::probe::HEAP_TOP_SITES)
+                        .unwrap()
                 })
             });
         } else {

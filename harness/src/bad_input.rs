@@ -1,6 +1,6 @@
 //! [`BadInput`]: the error for input the user must fix (a flag, a file, a baseline). The CLI
 //! exits with code 2 for it, for [`crate::scenario::ScenarioError`] and for
-//! [`crate::detect::DetectError`], before anything is
+//! [`crate::evaluate::detect::DetectError`], before anything is
 //! run or overwritten. Owns nothing else.
 
 /// Input the user must fix. The message is one line naming the file or flag, the key and the
@@ -14,7 +14,7 @@ pub fn is_bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.is::<BadInput>()
             || c.is::<crate::scenario::ScenarioError>()
-            || c.is::<crate::detect::DetectError>()
+            || c.is::<crate::evaluate::detect::DetectError>()
             || matches!(
                 c.downcast_ref::<crate::trace::TraceError>(),
                 Some(

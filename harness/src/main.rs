@@ -5,8 +5,8 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use leakbench::bad_input::{is_bad_input, BadInput};
-use leakbench::probe::ProbeSet;
-use leakbench::run::{self, RunOptions, Shard};
+use leakbench::record::probe::ProbeSet;
+use leakbench::record::run::{self, RunOptions, Shard};
 use leakbench::scenario::{self, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -260,16 +260,16 @@ struct RegressArgs {
     #[arg(long, value_name = "FILE")]
     save_baseline: Option<PathBuf>,
     /// Significance level of the one-sided latency test.
-    #[arg(long, default_value_t = leakbench::regress::ALPHA, value_name = "P")]
+    #[arg(long, default_value_t = leakbench::evaluate::regress::ALPHA, value_name = "P")]
     alpha: f64,
     /// Latency is worse only if the median grew by more than this fraction (0.2 = 20%)...
-    #[arg(long, default_value_t = leakbench::regress::LATENCY_REL, value_name = "FRACTION")]
+    #[arg(long, default_value_t = leakbench::evaluate::regress::LATENCY_REL, value_name = "FRACTION")]
     latency_rel: f64,
     /// ...and by more than this many seconds.
-    #[arg(long, default_value_t = leakbench::regress::LATENCY_ABS_S, value_name = "S")]
+    #[arg(long, default_value_t = leakbench::evaluate::regress::LATENCY_ABS_S, value_name = "S")]
     latency_abs: f64,
     /// TP repetitions needed on each side for a latency verdict (below: "no statistical support").
-    #[arg(long, default_value_t = leakbench::regress::MIN_REPS, value_name = "N")]
+    #[arg(long, default_value_t = leakbench::evaluate::regress::MIN_REPS, value_name = "N")]
     min_reps: usize,
 }
 
@@ -398,7 +398,7 @@ impl Repo {
 /// The async runtime for commands that start fixtures, with the reaper forked first (while
 /// this process still has one thread).
 fn fixture_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    if let Err(e) = leakbench::launch::start_reaper() {
+    if let Err(e) = leakbench::record::launch::start_reaper() {
         eprintln!(
             "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
         );
@@ -475,18 +475,18 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let specs = a
                 .detectors
                 .iter()
-                .map(|n| leakbench::detect::by_name(n).copied())
+                .map(|n| leakbench::evaluate::detect::by_name(n).copied())
                 .collect::<Result<Vec<_>, _>>()
                 .context("--detectors")?;
             let specs = if specs.is_empty() {
-                leakbench::detect::registry().to_vec()
+                leakbench::evaluate::detect::registry().to_vec()
             } else {
                 specs
             };
             cmd_replay(&a.dir, &specs).map(|_| ExitCode::SUCCESS)
         }
         Cmd::Detectors => {
-            for d in leakbench::detect::registry() {
+            for d in leakbench::evaluate::detect::registry() {
                 let window = d.window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
                 println!(
                     "{:22}  {:22}  {:>6}  {}",
@@ -572,7 +572,7 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if !a.no_score {
-        cmd_replay(&report.dir, leakbench::detect::registry())?;
+        cmd_replay(&report.dir, leakbench::evaluate::detect::registry())?;
     }
     println!("{}", report.dir.display());
     Ok(ExitCode::SUCCESS)
@@ -581,8 +581,8 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
 /// Scores a run directory and says where the results went.
 fn cmd_replay(
     dir: &Path,
-    specs: &[leakbench::detect::DetectorSpec],
-) -> anyhow::Result<leakbench::replay::ReplaySummary> {
+    specs: &[leakbench::evaluate::detect::DetectorSpec],
+) -> anyhow::Result<leakbench::evaluate::replay::ReplaySummary> {
     if !dir.join("traces").is_dir() {
         return Err(BadInput(format!(
             "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
@@ -590,7 +590,7 @@ fn cmd_replay(
         ))
         .into());
     }
-    let r = leakbench::replay::replay_run_with(dir, specs)?;
+    let r = leakbench::evaluate::replay::replay_run_with(dir, specs)?;
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
@@ -681,9 +681,9 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     bar.set_prefix("score");
     bar.set_message("replaying every trace through every detector");
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let scored = leakbench::replay::replay_run(&dir)?;
+    let scored = leakbench::evaluate::replay::replay_run(&dir)?;
     bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
-    let report = leakbench::report::generate(&dir, &mp)?;
+    let report = leakbench::present::report::generate(&dir, &mp)?;
     eprintln!(
         "{} repetitions recorded, scored and reported in {:.0} s",
         recorded.ends.len(),
@@ -704,11 +704,11 @@ fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let mp = indicatif::MultiProgress::new();
-    let report = leakbench::report::generate(&a.dir, &mp)?;
+    let report = leakbench::present::report::generate(&a.dir, &mp)?;
     eprintln!(
         "{} chart files in {}",
         report.charts.len(),
-        a.dir.join(leakbench::report::PLOTS_DIR).display()
+        a.dir.join(leakbench::present::report::PLOTS_DIR).display()
     );
     eprintln!("report: {}", report.report_md.display());
     println!("{}", report.report_html.display());
@@ -716,7 +716,7 @@ fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
-    use leakbench::regress::{self, Baseline, Tolerance};
+    use leakbench::evaluate::regress::{self, Baseline, Tolerance};
     if !a.dir.join("traces").is_dir() {
         return Err(BadInput(format!(
             "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
@@ -738,10 +738,10 @@ fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let traces = leakbench::trace::load_run(&a.dir)
         .with_context(|| format!("could not load the traces of '{}'", a.dir.display()))?;
-    let rows = leakbench::replay::score_traces(
+    let rows = leakbench::evaluate::replay::score_traces(
         &traces,
-        leakbench::detect::registry(),
-        &leakbench::detect::Params::default(),
+        leakbench::evaluate::detect::registry(),
+        &leakbench::evaluate::detect::Params::default(),
     );
     let current = Baseline::from_rows(&rows, env!("CARGO_PKG_VERSION"));
     let mut code = ExitCode::SUCCESS;

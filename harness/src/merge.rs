@@ -6,16 +6,16 @@
 //! cells (a scenario × repetition recorded twice), copies every repetition's files into a
 //! staging directory beside `out`, writes a merged `run.json` and a `merge.json` naming the
 //! inputs, renames the staging directory to `out` (so a failed merge leaves no half-merged
-//! run), and re-scores it with [`crate::replay::replay_run`], so `scores.csv` covers every
+//! run), and re-scores it with [`crate::evaluate::replay::replay_run`], so `scores.csv` covers every
 //! cell. Every refusal is one [`BadInput`] line naming the input, the key and the fix.
 //!
 //! Owns `merge.json` and the merge rules. Must not sample or score (replay does) and never
 //! modifies its inputs.
 
 use crate::bad_input::BadInput;
+use crate::evaluate::replay::{self, ReplaySummary};
 use crate::fsio::{self, FsError};
-use crate::replay::{self, ReplaySummary};
-use crate::run::{self, RunInfo, Shard};
+use crate::record::run::{self, RunInfo, Shard};
 use crate::scenario::Scenario;
 use crate::trace::{self, TRACE_FORMAT};
 use anyhow::Context;
@@ -335,7 +335,7 @@ fn missing_shards(infos: &[RunInfo]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::ProbeSet;
+    use crate::record::probe::ProbeSet;
     use crate::trace::{rep_dir, EndStatus, TraceWriter};
 
     fn info(shard: Option<Shard>) -> RunInfo {

@@ -3,9 +3,9 @@
 //! exact scores; this says which of them matter and why.
 
 use crate::support::root;
-use leakbench::detect::{registry, Params};
-use leakbench::replay::score_traces;
-use leakbench::score::{Outcome, ScoreRow};
+use leakbench::evaluate::detect::{registry, Params};
+use leakbench::evaluate::replay::score_traces;
+use leakbench::evaluate::score::{Outcome, ScoreRow};
 use leakbench::trace;
 
 /// The robust detectors: those that must never alarm on a twin or on a GC sawtooth. The

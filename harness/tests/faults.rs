@@ -3,8 +3,8 @@
 //! stays bounded, and the other scenarios of the run complete.
 
 use crate::support::{finish, peak_rss, Sandbox};
-use leakbench::fixture_log::{CUT_MARKER, MAX_LOG_BYTES};
-use leakbench::probe::{MAX_BODY_BYTES, MAX_JSON_BYTES};
+use leakbench::record::fixture_log::{CUT_MARKER, MAX_LOG_BYTES};
+use leakbench::record::probe::{MAX_BODY_BYTES, MAX_JSON_BYTES};
 use std::time::Duration;
 
 /// What one faulty scenario must end as. Timing-insensitive: statuses and reasons do not

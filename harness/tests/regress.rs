@@ -5,11 +5,12 @@
 
 use crate::replay_gate::{current_scores, expected_path, run_dir};
 use crate::support::leakbench;
-use leakbench::detect::{self, Alarm, Detector, DetectorSpec, Params, Watched};
-use leakbench::regress::{self, Baseline, Tolerance, Verdict};
-use leakbench::run::{self, Shard};
+use leakbench::evaluate::detect::{self, Alarm, Detector, DetectorSpec, Params, Watched};
+use leakbench::evaluate::regress::{self, Baseline, Tolerance, Verdict};
+use leakbench::evaluate::replay;
+use leakbench::record::run::{self, Shard};
 use leakbench::sample::Sample;
-use leakbench::{replay, trace};
+use leakbench::trace;
 use std::path::Path;
 use std::process::Output;
 

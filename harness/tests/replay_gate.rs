@@ -8,8 +8,10 @@
 //! themselves (rarely: a trace format change) with `just replay-gate-record`.
 
 use crate::support::{leakbench, root};
-use leakbench::detect::{registry, Params};
-use leakbench::{export, replay, trace};
+use leakbench::evaluate::detect::{registry, Params};
+use leakbench::evaluate::replay;
+use leakbench::present::export;
+use leakbench::trace;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -203,5 +203,5 @@ pub fn signal(pid: u32, sig: libc::c_int) {
 /// `VmHWM` (peak resident set) of a live process, in bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    leakbench::probe::status_field_bytes(&text, "VmHWM:")
+    leakbench::record::probe::status_field_bytes(&text, "VmHWM:")
 }

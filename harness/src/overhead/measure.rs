@@ -217,7 +217,7 @@ pub fn parse_stat_cpu_ticks(text: &str) -> Option<u64> {
 /// `VmHWM` (peak resident set) of this process, bytes.
 pub fn self_peak_rss_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    crate::probe::status_field_bytes(&text, "VmHWM:")
+    crate::record::probe::status_field_bytes(&text, "VmHWM:")
 }
 
 /// Resets this process's `VmHWM` to its current RSS (`echo 5 > /proc/self/clear_refs`,

@@ -28,19 +28,19 @@
 //! worker: with several workers on one P, an op's latency includes waiting for the others'
 //! time slices (10 ms), which would hide the pauses the latency percentiles are meant to show.
 //!
-//! Owns the studies' orchestration and rows. Uses [`crate::launch`], [`crate::probe`] and
-//! [`crate::sampler::take_sample`] as `leakbench run` does; must not change what they do.
+//! Owns the studies' orchestration and rows. Uses [`crate::record::launch`], [`crate::record::probe`] and
+//! [`crate::record::repetition::take_sample`] as `leakbench run` does; must not change what they do.
 
-pub mod export;
+pub mod files;
 pub mod measure;
 
 use crate::clock::monotonic_ns;
-use crate::fixture_build::{self, BuiltFixture, GoToolchain};
 use crate::fsio;
-use crate::launch::{self, Fixture, LaunchSpec};
-use crate::probe::{ProbeSet, Prober};
+use crate::record::fixture_build::{self, BuiltFixture, GoToolchain};
+use crate::record::launch::{self, Fixture, LaunchSpec};
+use crate::record::probe::{ProbeSet, Prober};
+use crate::record::repetition::take_sample;
 use crate::sample::Work;
-use crate::sampler::take_sample;
 use anyhow::Context;
 use measure::{PauseDelta, PauseSnapshot, WorkWindow};
 use serde::Serialize;
@@ -62,7 +62,7 @@ const WORK_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a fixture has to print its readiness line: the sampler's, plus slack, since a
 /// study starts fixtures back to back on a machine it keeps busy.
 const READY_TIMEOUT: Duration =
-    crate::sampler::READY_TIMEOUT.saturating_add(Duration::from_secs(5));
+    crate::record::repetition::READY_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// The studies `leakbench overhead` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -360,7 +360,7 @@ pub struct Results {
 pub struct StudyMeta {
     pub harness_version: String,
     pub go_version: String,
-    pub machine: crate::run::Machine,
+    pub machine: crate::record::run::Machine,
     pub started_utc: String,
     pub fixture_gomaxprocs: u32,
     pub loadavg_at_start: Option<f64>,
@@ -383,11 +383,11 @@ pub fn loadavg_1m() -> Option<f64> {
 pub async fn run(opts: OverheadOptions) -> anyhow::Result<Results> {
     let tc = GoToolchain::detect(&opts.go)?;
     fsio::create_dir_all(&opts.out)?;
-    let (date, time) = crate::run::utc_now();
+    let (date, time) = crate::record::run::utc_now();
     let meta = StudyMeta {
         harness_version: env!("CARGO_PKG_VERSION").into(),
         go_version: tc.version.clone(),
-        machine: crate::run::Machine::this(),
+        machine: crate::record::run::Machine::this(),
         started_utc: format!("{date}T{time}Z"),
         fixture_gomaxprocs: 1,
         loadavg_at_start: loadavg_1m(),
@@ -470,7 +470,7 @@ impl State<'_> {
     /// Writes every result file (atomically) and prints one progress line.
     fn done(&mut self, line: &str) -> anyhow::Result<()> {
         self.step += 1;
-        for (name, bytes) in export::all(&self.results, self.meta)? {
+        for (name, bytes) in files::all(&self.results, self.meta)? {
             fsio::write_atomic(&self.opts.out.join(name), &bytes)?;
         }
         let el = self.started.elapsed().as_secs_f64();
@@ -565,7 +565,7 @@ async fn read_work(p: &Prober) -> anyhow::Result<Work> {
 }
 
 fn probe_timeout(interval_s: f64) -> Duration {
-    crate::sampler::probe_timeout(Duration::from_secs_f64(interval_s))
+    crate::record::repetition::probe_timeout(Duration::from_secs_f64(interval_s))
 }
 
 async fn throughput_fixture(

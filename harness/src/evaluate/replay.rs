@@ -1,0 +1,207 @@
+//! Replay: score recorded traces. [`score_traces`] is the pure core (traces + detectors →
+//! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
+//! threshold sweeps, regression gates and shard merges; [`replay_run`] loads a run directory,
+//! scores it with every registered detector and writes `scores.csv`, `summary.json` and
+//! `summary.md` into it.
+//!
+//! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
+//! warm-up, exactly as during a live run. Deterministic: same traces, same bytes.
+//! Must not sample processes; owns no format (see [`crate::present::export`]).
+
+use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
+use crate::evaluate::oracle;
+use crate::evaluate::score::{self, ScoreRow};
+use crate::present::export;
+use crate::trace::{self, Trace};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a replay did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaySummary {
+    /// Repetitions loaded.
+    pub traces: usize,
+    /// Rows scored (traces × detectors).
+    pub rows: usize,
+    /// Rows that could not be judged (see [`score::Outcome::Na`]).
+    pub na: usize,
+    /// The files written.
+    pub written: Vec<PathBuf>,
+}
+
+/// Runs every detector in `specs` (made with `params`) over every trace and scores the first
+/// alarms. Rows are sorted by scenario, detector, repetition.
+pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -> Vec<ScoreRow> {
+    let mut rows = Vec::with_capacity(traces.len() * specs.len());
+    for t in traces {
+        let scorable = score::unscorable(t).is_none();
+        let twins = oracle::twins_of(t, traces);
+        let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
+        for spec in specs {
+            let alarm = scorable
+                .then(|| {
+                    detect::first_alarm((spec.make)(params), &t.samples, t.meta.scenario.warmup_s)
+                })
+                .flatten();
+            let bound = *oracle_s.entry(spec.watches).or_insert_with(|| {
+                (scorable && t.meta.scenario.truth.leaking)
+                    .then(|| oracle::bound(spec.watches, t, &twins).map(|b| b.delay_s))
+                    .flatten()
+            });
+            rows.push(score::score_row(t, spec.name, alarm.as_ref(), bound));
+        }
+    }
+    score::sort_rows(&mut rows);
+    rows
+}
+
+/// Loads every repetition under `run_dir/traces`, scores it with every registered detector at
+/// default parameters, and writes the outputs into `run_dir`.
+pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
+    replay_run_with(run_dir, detect::registry())
+}
+
+/// [`replay_run`] with a chosen set of detectors.
+pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
+    let traces = trace::load_run(run_dir).with_context(|| {
+        format!(
+            "could not load the traces of run directory '{}'",
+            run_dir.display()
+        )
+    })?;
+    if traces.is_empty() {
+        anyhow::bail!(
+            "no traces under '{}' (fix: point at a run directory written by `leakbench run`)",
+            run_dir.join("traces").display()
+        );
+    }
+    let rows = score_traces(&traces, specs, &Params::default());
+    let summary = score::summarize(&rows);
+    let written = export::write_outputs(run_dir, &rows, &summary)
+        .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
+    Ok(ReplaySummary {
+        traces: traces.len(),
+        rows: rows.len(),
+        na: summary.na,
+        written,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::detect::testkit::Rng;
+    use crate::evaluate::score::Outcome;
+    use crate::sample::{metric, Sample, StackGroup, Truth};
+    use crate::trace::{rep_dir, EndStatus, TraceWriter};
+    use std::collections::BTreeMap as Map;
+
+    /// Writes one repetition: 40 s at 0.5 s, goroutines flat at 20 (± noise) and, if
+    /// `leaking`, growing 10/s from onset 15 s in a `main.f` stack group.
+    fn write_rep(run: &Path, name: &str, leaking: bool, fixed: bool, rep: u32) {
+        let mut meta = crate::trace::tests::meta();
+        meta.scenario.name = name.into();
+        meta.scenario.truth.leaking = leaking;
+        meta.scenario.leak.fixed = fixed;
+        meta.scenario.warmup_s = 2.0;
+        meta.rep = rep;
+        let mut w = TraceWriter::create(&rep_dir(run, name, rep), &meta).unwrap();
+        let mut rng = Rng::new(7 + rep as u64 + 100 * leaking as u64);
+        let onset = 15.0;
+        for i in 0..80 {
+            let t = i as f64 * 0.5;
+            let leaked = if leaking && t >= onset {
+                ((t - onset) * 10.0) as u64 + 1
+            } else {
+                0
+            };
+            let base = 20 + (rng.uniform() * 3.0) as u64;
+            let mut m = Map::new();
+            m.insert(metric::GOROUTINES.to_string(), (base + leaked) as f64);
+            let mut groups = vec![StackGroup {
+                count: base,
+                wait: "IO wait".into(),
+                site: "net/http.(*conn).serve".into(),
+                frames: vec![],
+            }];
+            if leaked > 0 {
+                groups.push(StackGroup {
+                    count: leaked,
+                    wait: "chan send".into(),
+                    site: "main.f".into(),
+                    frames: vec![],
+                });
+            }
+            w.append(&Sample {
+                t,
+                metrics: Some(m),
+                goroutines: Some(groups),
+                truth: Some(Truth {
+                    onset_s: (leaked > 0).then_some(onset),
+                    units: leaked,
+                    site: "main.f".into(),
+                }),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        w.finish(EndStatus::Completed, "done", 40.0).unwrap();
+    }
+
+    #[test]
+    fn replay_is_deterministic_and_scores_leak_and_twin() {
+        let dir = tempfile::tempdir().unwrap();
+        for rep in 0..2 {
+            write_rep(dir.path(), "leak", true, false, rep);
+            write_rep(dir.path(), "leak-fixed", false, true, rep);
+        }
+        let first = replay_run(dir.path()).unwrap();
+        assert_eq!(first.traces, 4);
+        assert_eq!(first.rows, 4 * detect::registry().len());
+        let csv1 = std::fs::read(dir.path().join(export::SCORES_CSV)).unwrap();
+        let json1 = std::fs::read(dir.path().join(export::SUMMARY_JSON)).unwrap();
+        let again = replay_run(dir.path()).unwrap();
+        assert_eq!(again, first);
+        assert_eq!(
+            std::fs::read(dir.path().join(export::SCORES_CSV)).unwrap(),
+            csv1
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(export::SUMMARY_JSON)).unwrap(),
+            json1
+        );
+        assert!(dir.path().join(export::SUMMARY_MD).exists());
+
+        let traces = trace::load_run(dir.path()).unwrap();
+        let rows = score_traces(
+            &traces,
+            &[*detect::by_name("stack-growth").unwrap()],
+            &Params::default(),
+        );
+        let leak: Vec<&ScoreRow> = rows.iter().filter(|r| r.leaking).collect();
+        assert!(leak.iter().all(|r| r.outcome == Outcome::Tp), "{leak:?}");
+        assert!(leak
+            .iter()
+            .all(|r| r.site_ok == Some(true) && r.oracle_s.is_some()));
+        assert!(rows
+            .iter()
+            .filter(|r| !r.leaking)
+            .all(|r| r.outcome == Outcome::Tn));
+        // Sorted: scenario, then detector, then repetition.
+        let keys: Vec<(String, u32)> = rows.iter().map(|r| (r.scenario.clone(), r.rep)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn an_empty_run_directory_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = replay_run(dir.path()).unwrap_err();
+        assert!(
+            format!("{e:#}").contains(&dir.path().display().to_string()),
+            "{e:#}"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Presentation: scores and summaries turned into files a person reads.
+//!
+//! [`export`] writes scores as CSV / JSON / Markdown; [`plot`] draws charts from plain numbers;
+//! [`report`] reads a scored run directory and lays out `report.md` / `report.html` with its
+//! charts.
+//!
+//! Owns formats, charts and layout. Must not run fixtures, run detectors or score: what it
+//! shows was written by [`crate::evaluate`].
+
+pub mod export;
+pub mod plot;
+pub mod report;

@@ -1,0 +1,405 @@
+//! Charts: one file per chart, each a data struct implementing [`Chart`], drawn on any plotters
+//! backend and rendered to bytes here ([`svg`], [`png`]).
+//!
+//! A chart's data is plain numbers and names, prepared by the caller ([`crate::present::report`] reads
+//! a run directory into them), so charts are tested on tiny fixed inputs. Text is drawn with
+//! the DejaVu Sans font embedded in the binary ([`FONT`]), so PNGs render the same headless on
+//! any machine; SVGs name the `sans-serif` family and let the viewer pick.
+//!
+//! Owns drawing, colours and the PNG encoding. Must not read or write files, nor score.
+
+pub mod heatmap;
+pub mod matrix;
+pub mod overhead;
+pub mod sweep;
+pub mod timeline;
+
+mod png;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{register_font, FontStyle};
+
+/// DejaVu Sans (Bitstream Vera license, see `harness/assets/fonts/LICENSE`).
+pub const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// The font family every chart names.
+pub const FAMILY: &str = "sans-serif";
+
+/// Registers [`FONT`] as [`FAMILY`] with plotters, once per process.
+pub fn ensure_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+            panic!("the embedded font does not parse");
+        }
+    });
+}
+
+/// A chart that could not be drawn (a backend or font failure: a bug, not bad input).
+#[derive(Debug, thiserror::Error)]
+#[error("could not draw the chart: {0}")]
+pub struct PlotError(pub String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        PlotError(e.to_string())
+    }
+}
+
+/// A chart: its data, its size and how to draw it on any backend.
+pub trait Chart {
+    /// Width and height in pixels (PNG) or SVG user units.
+    fn size(&self) -> (u32, u32);
+    /// Draws the whole chart on `area` (already sized to [`Chart::size`]).
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+}
+
+/// The chart as an SVG document.
+pub fn svg(c: &impl Chart) -> Result<String, PlotError> {
+    ensure_font();
+    let mut out = String::new();
+    {
+        let area = SVGBackend::with_string(&mut out, c.size()).into_drawing_area();
+        area.fill(&WHITE)?;
+        c.draw(&area)?;
+        area.present()?;
+    }
+    Ok(out)
+}
+
+/// The chart as PNG bytes (8-bit RGB).
+pub fn png(c: &impl Chart) -> Result<Vec<u8>, PlotError> {
+    ensure_font();
+    let (w, h) = c.size();
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        area.fill(&WHITE)?;
+        c.draw(&area)?;
+        area.present()?;
+    }
+    Ok(png::encode_rgb(w, h, &buf))
+}
+
+/// How one detector did on one repetition, in the words the charts use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// Leaking scenario, first alarm after onset and within the scenario's tolerance.
+    InTime,
+    /// Leaking scenario, first alarm after onset but later than the tolerance.
+    Late,
+    /// Leaking scenario, no alarm.
+    Missed,
+    /// An alarm before onset, or any alarm on a non-leaking scenario.
+    FalseAlarm,
+    /// Non-leaking scenario, no alarm: correct.
+    Quiet,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 5] = [
+        Verdict::InTime,
+        Verdict::Late,
+        Verdict::Missed,
+        Verdict::FalseAlarm,
+        Verdict::Quiet,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::InTime => "detected in time",
+            Verdict::Late => "detected late",
+            Verdict::Missed => "missed",
+            Verdict::FalseAlarm => "false alarm",
+            Verdict::Quiet => "quiet (correct)",
+        }
+    }
+
+    pub fn color(self) -> RGBColor {
+        match self {
+            Verdict::InTime => GOOD,
+            Verdict::Late => LATE,
+            Verdict::Missed => MISS,
+            Verdict::FalseAlarm => BAD,
+            Verdict::Quiet => QUIET,
+        }
+    }
+}
+
+/// Repetitions counted by verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub in_time: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub false_alarms: u32,
+    pub quiet: u32,
+}
+
+impl Tally {
+    pub fn add(&mut self, v: Verdict) {
+        *self.get_mut(v) += 1;
+    }
+
+    pub fn get(&self, v: Verdict) -> u32 {
+        let mut t = *self;
+        *t.get_mut(v)
+    }
+
+    fn get_mut(&mut self, v: Verdict) -> &mut u32 {
+        match v {
+            Verdict::InTime => &mut self.in_time,
+            Verdict::Late => &mut self.late,
+            Verdict::Missed => &mut self.missed,
+            Verdict::FalseAlarm => &mut self.false_alarms,
+            Verdict::Quiet => &mut self.quiet,
+        }
+    }
+
+    /// Repetitions detected after onset, in time or late.
+    pub fn detected(&self) -> u32 {
+        self.in_time + self.late
+    }
+
+    pub fn total(&self) -> u32 {
+        self.in_time + self.late + self.missed + self.false_alarms + self.quiet
+    }
+}
+
+/// Palette: outcomes are green (good), orange (late), grey (missed), red (false alarm);
+/// series use colour-blind-safe hues (Okabe–Ito).
+pub const GOOD: RGBColor = RGBColor(0, 158, 115);
+pub const LATE: RGBColor = RGBColor(230, 159, 0);
+pub const MISS: RGBColor = RGBColor(110, 110, 110);
+pub const BAD: RGBColor = RGBColor(200, 30, 30);
+pub const QUIET: RGBColor = RGBColor(244, 244, 244);
+pub const ONSET: RGBColor = RGBColor(0, 0, 0);
+pub const INK: RGBColor = RGBColor(40, 40, 40);
+pub const GRID: RGBColor = RGBColor(225, 225, 225);
+
+/// Series colours, in order (Okabe–Ito without yellow, which is unreadable on white).
+pub const SERIES: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(230, 159, 0),
+];
+
+/// A text style in the chart family.
+pub fn font(size: f64) -> TextStyle<'static> {
+    colored((FAMILY, size).into_font().into(), INK)
+}
+
+/// `style` anchored at its `h`/`v` side instead of its top left.
+pub fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
+    style.pos(Pos::new(h, v))
+}
+
+/// `style` in colour `c`.
+pub fn colored(style: TextStyle<'static>, c: RGBColor) -> TextStyle<'static> {
+    TextStyle {
+        color: c.to_backend_color(),
+        ..style
+    }
+}
+
+/// A quantity's unit, for axis labels and tick formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes, shown in MiB.
+    Bytes,
+    /// A count of things, named (`goroutines`, `objects`).
+    Count(&'static str),
+}
+
+impl Unit {
+    /// The axis label suffix: `MiB`, `goroutines`.
+    pub fn axis(self) -> &'static str {
+        match self {
+            Unit::Bytes => "MiB",
+            Unit::Count(what) => what,
+        }
+    }
+
+    /// The value in axis units.
+    pub fn scale(self, v: f64) -> f64 {
+        match self {
+            Unit::Bytes => v / (1024.0 * 1024.0),
+            Unit::Count(_) => v,
+        }
+    }
+}
+
+/// A tick label without trailing zeros: `0`, `2.5`, `1200`, `1.5k`.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a >= 10_000.0 {
+        format!("{}k", trim(v / 1000.0, 1))
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        trim(v, 1)
+    } else {
+        trim(v, 2)
+    }
+}
+
+fn trim(v: f64, digits: usize) -> String {
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// Draws one row of legend entries (a swatch and a label each) from the left of `area`, so
+/// legends sit beside the data, never on it.
+pub fn legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, RGBColor, Swatch)],
+) -> Result<(), PlotError> {
+    let (_, h) = area.dim_in_pixel();
+    let y = h as i32 / 2;
+    let mut x = 8;
+    let f = anchored(font(13.0), HPos::Left, VPos::Center);
+    for (label, color, swatch) in items {
+        match swatch {
+            Swatch::Line => {
+                area.draw(&PathElement::new(
+                    vec![(x, y), (x + 18, y)],
+                    color.stroke_width(2),
+                ))?;
+            }
+            Swatch::Dashed => {
+                for k in 0..3 {
+                    area.draw(&PathElement::new(
+                        vec![(x + k * 7, y), (x + k * 7 + 4, y)],
+                        color.stroke_width(2),
+                    ))?;
+                }
+            }
+            Swatch::Box => {
+                area.draw(&Rectangle::new(
+                    [(x + 2, y - 6), (x + 16, y + 6)],
+                    color.filled(),
+                ))?;
+                area.draw(&Rectangle::new([(x + 2, y - 6), (x + 16, y + 6)], MISS))?;
+            }
+            Swatch::Marker => {
+                area.draw(&TriangleMarker::new((x + 9, y), 6, color.filled()))?;
+            }
+        }
+        area.draw(&Text::new(label.clone(), (x + 24, y), f.clone()))?;
+        let w = area
+            .estimate_text_size(label, &f)
+            .map(|(w, _)| w as i32)
+            .unwrap_or(8 * label.len() as i32);
+        x += 24 + w + 18;
+    }
+    Ok(())
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swatch {
+    Line,
+    Dashed,
+    Box,
+    Marker,
+}
+
+/// A colour between `a` (t = 0) and `b` (t = 1).
+pub fn mix(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let m = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * t).round() as u8;
+    RGBColor(m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+}
+
+/// Black or white, whichever reads better on `bg`.
+pub fn ink_on(bg: RGBColor) -> RGBColor {
+    let lum = 0.299 * bg.0 as f64 + 0.587 * bg.1 as f64 + 0.114 * bg.2 as f64;
+    if lum > 140.0 {
+        INK
+    } else {
+        WHITE
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Compares `actual` with the committed snapshot `harness/testdata/snapshots/NAME`;
+    /// `LEAKBENCH_UPDATE_SNAPSHOTS=1` rewrites it instead.
+    pub(crate) fn snapshot(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/snapshots")
+            .join(name);
+        if std::env::var_os("LEAKBENCH_UPDATE_SNAPSHOTS").is_some() {
+            crate::fsio::write_atomic(&path, actual.as_bytes()).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (fix: run with LEAKBENCH_UPDATE_SNAPSHOTS=1 to create it)",
+                path.display()
+            )
+        });
+        if expected != actual {
+            let at = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(expected.lines().count().min(actual.lines().count()));
+            panic!(
+                "{} differs from the rendered chart at line {} (fix: if the change is intended, \
+                 rerun with LEAKBENCH_UPDATE_SNAPSHOTS=1 and review the diff)\nexpected: {:?}\nactual:   {:?}",
+                path.display(),
+                at + 1,
+                expected.lines().nth(at),
+                actual.lines().nth(at)
+            );
+        }
+    }
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(1200.0), "1200");
+        assert_eq!(tick(15_000.0), "15k");
+        assert_eq!(tick(0.126), "0.13");
+        assert_eq!(tick(-0.001), "0");
+    }
+
+    #[test]
+    fn png_has_signature_and_dimensions() {
+        struct Blank;
+        impl Chart for Blank {
+            fn size(&self) -> (u32, u32) {
+                (30, 20)
+            }
+            fn draw<DB: DrawingBackend>(
+                &self,
+                area: &DrawingArea<DB, Shift>,
+            ) -> Result<(), PlotError> {
+                area.draw(&Text::new("x", (5, 5), font(12.0)))?;
+                Ok(())
+            }
+        }
+        let p = png(&Blank).unwrap();
+        assert_eq!(&p[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&p[16..24], &[0, 0, 0, 30, 0, 0, 0, 20]);
+        assert!(svg(&Blank).unwrap().contains("<text"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Chart data from a [`RunView`]: which rows go into which cell, in which order. The charts
+//! themselves ([`crate::present::plot`]) only draw.
+
+use super::load::RunView;
+use crate::evaluate::detect::{self, Params};
+use crate::evaluate::replay;
+use crate::evaluate::score::{self, Outcome, ScoreRow};
+use crate::present::plot::heatmap::{HeatCell, Heatmap};
+use crate::present::plot::matrix::{DetectionMatrix, MatrixCell};
+use crate::present::plot::overhead::{Overhead, OverheadRow};
+use crate::present::plot::sweep::{Sweep, SweepCurve, SweepPoint};
+use crate::present::plot::timeline::{self, AlarmRow, Timeline};
+use crate::present::plot::{tick, Verdict};
+use crate::scenario::{LeakClass, Role, Scenario};
+use crate::stats;
+use crate::trace::Trace;
+use std::collections::BTreeMap;
+
+/// The chart words for a scored row; `None` for NA rows (not judged).
+pub fn verdict(r: &ScoreRow) -> Option<Verdict> {
+    match r.outcome {
+        Outcome::Tp if r.timely == Some(false) => Some(Verdict::Late),
+        Outcome::Tp => Some(Verdict::InTime),
+        Outcome::Fn => Some(Verdict::Missed),
+        Outcome::Fp => Some(Verdict::FalseAlarm),
+        Outcome::Tn => Some(Verdict::Quiet),
+        Outcome::Na => None,
+    }
+}
+
+/// Detector names in registry (report) order, those the run scored; unknown names after.
+pub fn detectors(v: &RunView) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for d in detect::registry() {
+        if v.scores.iter().any(|r| r.detector == d.name) {
+            seen.push(d.name.to_string());
+        }
+    }
+    for r in &v.scores {
+        if !seen.contains(&r.detector) {
+            seen.push(r.detector.clone());
+        }
+    }
+    seen
+}
+
+fn role_rank(r: Role) -> u8 {
+    match r {
+        Role::Leak => 0,
+        Role::Twin => 1,
+        Role::HardNegative => 2,
+    }
+}
+
+/// Scenarios of the run (from the traces' metadata), by class, then role, then name.
+pub fn scenarios(v: &RunView) -> Vec<Scenario> {
+    let mut by_name: BTreeMap<String, Scenario> = BTreeMap::new();
+    for t in &v.traces {
+        by_name
+            .entry(t.meta.scenario.name.clone())
+            .or_insert_with(|| t.meta.scenario.clone());
+    }
+    let mut out: Vec<Scenario> = by_name.into_values().collect();
+    out.sort_by(|a, b| {
+        (a.class, role_rank(a.role()), &a.name).cmp(&(b.class, role_rank(b.role()), &b.name))
+    });
+    out
+}
+
+/// Classes present in the run, in [`LeakClass::ALL`] order.
+pub fn classes(v: &RunView) -> Vec<LeakClass> {
+    LeakClass::ALL
+        .into_iter()
+        .filter(|c| v.scores.iter().any(|r| r.class == *c))
+        .collect()
+}
+
+pub fn matrix(v: &RunView) -> DetectionMatrix {
+    let dets = detectors(v);
+    let classes = classes(v);
+    let mut cells = vec![vec![MatrixCell::default(); classes.len()]; dets.len()];
+    for r in &v.scores {
+        let (Some(i), Some(j), Some(verdict)) = (
+            dets.iter().position(|d| *d == r.detector),
+            classes.iter().position(|c| *c == r.class),
+            verdict(r),
+        ) else {
+            continue;
+        };
+        let c = &mut cells[i][j];
+        if r.leaking {
+            c.leaking.add(verdict);
+        } else {
+            c.negative.add(verdict);
+        }
+    }
+    DetectionMatrix {
+        title: "Outcomes by detector and leak class (all repetitions)".into(),
+        rows: dets,
+        cols: classes.iter().map(|c| c.to_string()).collect(),
+        cells,
+    }
+}
+
+pub fn heatmap(v: &RunView) -> Heatmap {
+    let dets = detectors(v);
+    let scs = scenarios(v);
+    let mut cells = vec![vec![HeatCell::default(); dets.len()]; scs.len()];
+    let mut ratios: BTreeMap<(usize, usize), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for r in &v.scores {
+        let (Some(i), Some(j), Some(verdict)) = (
+            scs.iter().position(|s| s.name == r.scenario),
+            dets.iter().position(|d| *d == r.detector),
+            verdict(r),
+        ) else {
+            continue;
+        };
+        cells[i][j].tally.add(verdict);
+        if let Some(l) = r.latency_s {
+            let e = ratios.entry((i, j)).or_default();
+            e.1.push(l);
+            if let Some(o) = r.oracle_s.filter(|o| *o > 0.0) {
+                e.0.push(l / o);
+            }
+        }
+    }
+    for ((i, j), (rs, ls)) in ratios {
+        cells[i][j].ratio = stats::median(&rs);
+        cells[i][j].latency_s = stats::median(&ls);
+    }
+    let reps = v.info.as_ref().map(|i| i.reps).unwrap_or(1);
+    Heatmap {
+        title: format!(
+            "Detection latency ÷ oracle bound, per scenario and detector (median over {reps} repetition{})",
+            if reps == 1 { "" } else { "s" }
+        ),
+        rows: scs.iter().map(|s| (s.name.clone(), s.role().to_string())).collect(),
+        cols: dets,
+        cells,
+    }
+}
+
+/// The repetition a scenario's timeline shows: the first that can be scored, else the first.
+pub fn timeline_trace<'a>(v: &'a RunView, scenario: &str) -> Option<&'a Trace> {
+    let reps: Vec<&Trace> = v
+        .traces
+        .iter()
+        .filter(|t| t.meta.scenario.name == scenario)
+        .collect();
+    reps.iter()
+        .find(|t| score::unscorable(t).is_none())
+        .or(reps.first())
+        .copied()
+}
+
+pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
+    let sc = &t.meta.scenario;
+    let rep = t.meta.rep;
+    let alarms = detectors(v)
+        .into_iter()
+        .map(|d| {
+            let row = v
+                .scores
+                .iter()
+                .find(|r| r.scenario == sc.name && r.rep == rep && r.detector == d);
+            AlarmRow {
+                t_s: row.and_then(|r| r.alarm_s),
+                verdict: row.and_then(verdict).unwrap_or(Verdict::Missed),
+                detector: d,
+            }
+        })
+        .collect();
+    let onset = t.onset_s();
+    let mut sub = vec![
+        format!("class {}", sc.class),
+        sc.role().to_string(),
+        match onset {
+            Some(o) => format!("measured onset {} s", tick(o)),
+            None if sc.truth.leaking => "no measured onset".into(),
+            None => "does not leak".into(),
+        },
+    ];
+    if sc.truth.leaking && !sc.truth.site.is_empty() {
+        sub.push(format!("leaking site /{}/", sc.truth.site));
+    }
+    if let Some(e) = &t.end {
+        if e.status != crate::trace::EndStatus::Completed {
+            sub.push(format!("ended: {}", e.reason));
+        }
+    }
+    let end_s = t
+        .end
+        .as_ref()
+        .map(|e| e.ended_s)
+        .unwrap_or(sc.duration_s)
+        .max(t.samples.last().map_or(0.0, |s| s.t));
+    Timeline {
+        title: format!("{} (repetition {rep})", sc.name),
+        subtitle: sub.join(" · "),
+        end_s,
+        warmup_s: sc.warmup_s,
+        onset_s: onset,
+        panels: timeline::panels(sc.class, &t.samples),
+        alarms,
+    }
+}
+
+/// Threshold scales of the sweep: powers of 2 from 1/16 to 16. Wide on purpose: the robust
+/// detectors' leaks sit far above their slope floors, so a narrow sweep shows nothing.
+pub const SWEEP_SCALES: [f64; 9] = [0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
+
+/// Recall and false-alarm rate per detector and threshold scale, by replaying every trace
+/// through fresh detectors ([`crate::evaluate::replay::score_traces`], as `scores.csv` was made).
+pub fn sweep(v: &RunView) -> Sweep {
+    let scorable = v.traces.iter().filter(|t| score::unscorable(t).is_none());
+    let (reps, leaking) = scorable.fold((0, 0), |(n, l), t| {
+        (n + 1, l + usize::from(t.meta.scenario.truth.leaking))
+    });
+    let curves = detectors(v)
+        .into_iter()
+        .filter_map(|name| {
+            let spec = detect::by_name(&name).ok()?;
+            let points = SWEEP_SCALES
+                .iter()
+                .filter_map(|&scale| {
+                    let params = Params {
+                        threshold_scale: scale,
+                    };
+                    let rows = replay::score_traces(&v.traces, std::slice::from_ref(spec), &params);
+                    let refs: Vec<&ScoreRow> = rows.iter().collect();
+                    let a = score::aggregate(spec.name, None, &refs);
+                    Some(SweepPoint {
+                        scale,
+                        recall: a.recall?,
+                        false_alarm_rate: a.false_alarm_rate.unwrap_or(0.0),
+                    })
+                })
+                .collect();
+            Some(SweepCurve {
+                detector: name,
+                points,
+            })
+        })
+        .collect();
+    Sweep {
+        title: "Threshold sweep: recall and false-alarm rate as each detector's threshold is scaled".into(),
+        subtitle: format!(
+            "Replayed from the recorded traces ({reps} repetitions, {leaking} leaking), no new runs. \
+             Recall counts alarms before onset as misses; the false-alarm rate is over non-leaking repetitions."
+        ),
+        curves,
+    }
+}
+
+/// The overhead chart, if the run directory has `overhead.csv` with ratios.
+pub fn overhead(v: &RunView) -> Option<Overhead> {
+    let recs = v.overhead.as_ref()?;
+    let mut groups: Vec<((String, String, u64), Vec<f64>)> = Vec::new();
+    for r in recs {
+        let Some(ratio) = r.ratio else { continue };
+        let key = (
+            r.fixture.clone(),
+            r.probe_set.clone(),
+            r.interval_s.to_bits(),
+        );
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(ratio),
+            None => groups.push((key, vec![ratio])),
+        }
+    }
+    let rows: Vec<OverheadRow> = groups
+        .into_iter()
+        .filter_map(|((fixture, set, iv), rs)| {
+            Some(OverheadRow {
+                label: format!("{fixture} · {set} · every {} s", tick(f64::from_bits(iv))),
+                reps: rs.len(),
+                min: rs.iter().copied().fold(f64::INFINITY, f64::min),
+                median: stats::median(&rs)?,
+                max: rs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            })
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Overhead {
+        title: "Sampling overhead: the fixture's throughput while sampled ÷ unsampled".into(),
+        rows,
+        target: Some(crate::overhead::files::TARGET_RATIO),
+    })
+}

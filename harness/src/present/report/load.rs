@@ -1,0 +1,170 @@
+//! Reads what the report needs from a run directory, and nothing else: `run.json`,
+//! `scores.csv` (written by [`crate::present::export`]), the traces, and `overhead.csv` if the overhead
+//! study wrote one there.
+
+use crate::evaluate::score::{Outcome, ScoreRow};
+use crate::fsio;
+use crate::present::export::SCORES_CSV;
+use crate::record::run::{self, RunInfo};
+use crate::scenario::{LeakClass, Role};
+use crate::trace::{self, Trace};
+use anyhow::Context;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Everything about a finished run that the charts and the report show.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub dir: PathBuf,
+    /// `None` for a run directory without `run.json` (hand-assembled traces).
+    pub info: Option<RunInfo>,
+    /// Every repetition, sorted by scenario then repetition.
+    pub traces: Vec<Trace>,
+    pub scores: Vec<ScoreRow>,
+    /// Rows of `overhead.csv`, if present.
+    pub overhead: Option<Vec<OverheadRecord>>,
+}
+
+/// A row of `scores.csv`, as written by [`crate::present::export::csv`] (columns by name, so added
+/// columns do not break it).
+#[derive(Debug, Deserialize)]
+struct ScoreRecord {
+    scenario: String,
+    class: String,
+    leaking: bool,
+    detector: String,
+    rep: u32,
+    outcome: String,
+    onset_s: Option<f64>,
+    alarm_s: Option<f64>,
+    latency_s: Option<f64>,
+    oracle_s: Option<f64>,
+    site: Option<String>,
+    site_ok: Option<bool>,
+    role: String,
+    class_ok: Option<bool>,
+    alarm_class: Option<String>,
+    confidence: Option<f64>,
+    timely: Option<bool>,
+    #[serde(default)]
+    note: String,
+}
+
+/// The columns of `overhead.csv` the chart needs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OverheadRecord {
+    pub fixture: String,
+    pub probe_set: String,
+    pub interval_s: f64,
+    pub rep: u32,
+    /// Throughput sampled ÷ unsampled; empty when a window was empty.
+    pub ratio: Option<f64>,
+}
+
+/// The `overhead.csv` file name (written by [`crate::overhead`]).
+pub const OVERHEAD_CSV: &str = "overhead.csv";
+
+/// Parses `scores.csv` text back into rows.
+pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, rec) in rd.deserialize::<ScoreRecord>().enumerate() {
+        let line = i + 2;
+        let bad = |what: &str, v: &str| {
+            anyhow::anyhow!(
+                "{}: line {line}: unknown {what} `{v}` (fix: regenerate it with `leakbench replay`)",
+                path.display()
+            )
+        };
+        let r = rec.with_context(|| format!("{}: line {line}", path.display()))?;
+        out.push(ScoreRow {
+            class: LeakClass::parse(&r.class).ok_or_else(|| bad("class", &r.class))?,
+            role: Role::parse(&r.role).ok_or_else(|| bad("role", &r.role))?,
+            outcome: Outcome::parse(&r.outcome).ok_or_else(|| bad("outcome", &r.outcome))?,
+            alarm_class: match r.alarm_class.as_deref() {
+                None | Some("") => None,
+                Some(c) => Some(LeakClass::parse(c).ok_or_else(|| bad("class", c))?),
+            },
+            scenario: r.scenario,
+            leaking: r.leaking,
+            detector: r.detector,
+            rep: r.rep,
+            onset_s: r.onset_s,
+            alarm_s: r.alarm_s,
+            latency_s: r.latency_s,
+            oracle_s: r.oracle_s,
+            site: r.site.filter(|s| !s.is_empty()),
+            site_ok: r.site_ok,
+            class_ok: r.class_ok,
+            confidence: r.confidence,
+            timely: r.timely,
+            note: r.note,
+        });
+    }
+    Ok(out)
+}
+
+/// Loads a run directory for the report. Needs `scores.csv` and the traces.
+pub fn load(dir: &Path) -> anyhow::Result<RunView> {
+    let scores_path = dir.join(SCORES_CSV);
+    if !scores_path.exists() {
+        return Err(crate::bad_input::BadInput(format!(
+            "{}: no {SCORES_CSV} there, the run was not scored (fix: `leakbench replay {}` first, \
+             or point at a directory written by `leakbench run-all`)",
+            dir.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    let scores = parse_scores(&scores_path, &fsio::read_to_string(&scores_path)?)?;
+    let info = if dir.join("run.json").exists() {
+        Some(run::load_info(dir)?)
+    } else {
+        None
+    };
+    let traces = trace::load_run(dir)
+        .with_context(|| format!("could not load the traces of {}", dir.display()))?;
+    let overhead_path = dir.join(OVERHEAD_CSV);
+    let overhead = if overhead_path.exists() {
+        let text = fsio::read_to_string(&overhead_path)?;
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        Some(
+            rd.deserialize::<OverheadRecord>()
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("{}: not an overhead.csv", overhead_path.display()))?,
+        )
+    } else {
+        None
+    };
+    Ok(RunView {
+        dir: dir.to_path_buf(),
+        info,
+        traces,
+        scores,
+        overhead,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::score::score_row;
+    use crate::evaluate::score::tests::{alarm, trace};
+
+    #[test]
+    fn scores_csv_round_trips() {
+        let leak = trace(true, Some(5.0));
+        let rows = vec![
+            score_row(
+                &leak,
+                "det-a",
+                Some(&alarm(7.25, Some(LeakClass::Map), Some("main.f, \"x\""))),
+                Some(0.25),
+            ),
+            score_row(&trace(false, None), "det-a", None, None),
+        ];
+        let text = String::from_utf8(crate::present::export::csv::scores(&rows)).unwrap();
+        let back = parse_scores(Path::new("scores.csv"), &text).unwrap();
+        assert_eq!(back, rows);
+    }
+}

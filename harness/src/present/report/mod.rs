@@ -1,0 +1,250 @@
+//! The report of a run directory: every chart (`plots/*.svg`, `plots/*.png`), `report.md`
+//! and `report.html` (the same content, SVGs inline), from the files a scored run holds
+//! (`run.json`, `scores.csv`, the traces, `overhead.csv` if any). Re-running [`generate`] on
+//! the same directory gives the same bytes: nothing is measured again.
+//!
+//! Owns what the report says and where its files go. Must not run fixtures or score live:
+//! scores come from `scores.csv`; the threshold sweep replays traces through
+//! [`crate::evaluate::replay`].
+
+pub mod charts;
+pub mod content;
+pub mod doc;
+pub mod load;
+
+use crate::fsio;
+use crate::present::plot::{self, PlotError};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use load::{load, RunView};
+
+/// `report.md`: Markdown with the charts as PNG images.
+pub const REPORT_MD: &str = "report.md";
+/// `report.html`: one self-contained page with the charts as inline SVG.
+pub const REPORT_HTML: &str = "report.html";
+/// Charts go here, under the run directory.
+pub const PLOTS_DIR: &str = "plots";
+
+/// One chart of the report, of any kind.
+enum AnyChart {
+    Timeline(plot::timeline::Timeline),
+    Heatmap(plot::heatmap::Heatmap),
+    Matrix(plot::matrix::DetectionMatrix),
+    Sweep(plot::sweep::Sweep),
+    Overhead(plot::overhead::Overhead),
+}
+
+impl AnyChart {
+    /// (SVG, PNG).
+    fn render(&self) -> Result<(String, Vec<u8>), PlotError> {
+        fn both(c: &impl plot::Chart) -> Result<(String, Vec<u8>), PlotError> {
+            Ok((plot::svg(c)?, plot::png(c)?))
+        }
+        match self {
+            AnyChart::Timeline(c) => both(c),
+            AnyChart::Heatmap(c) => both(c),
+            AnyChart::Matrix(c) => both(c),
+            AnyChart::Sweep(c) => both(c),
+            AnyChart::Overhead(c) => both(c),
+        }
+    }
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub report_md: PathBuf,
+    pub report_html: PathBuf,
+    /// Every chart file (SVG and PNG).
+    pub charts: Vec<PathBuf>,
+}
+
+/// Draws every chart and writes both reports into `run_dir`, with a progress bar on `mp`.
+pub fn generate(run_dir: &Path, mp: &MultiProgress) -> anyhow::Result<Generated> {
+    let view = load(run_dir)?;
+    generate_from(&view, mp)
+}
+
+/// As [`generate`], from an already loaded run.
+pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generated> {
+    let mut todo: Vec<(String, AnyChart)> = vec![
+        (content::MATRIX.into(), AnyChart::Matrix(charts::matrix(v))),
+        (
+            content::HEATMAP.into(),
+            AnyChart::Heatmap(charts::heatmap(v)),
+        ),
+        (content::SWEEP.into(), AnyChart::Sweep(charts::sweep(v))),
+    ];
+    let overhead = charts::overhead(v);
+    let has_overhead = overhead.is_some();
+    if let Some(o) = overhead {
+        todo.push((content::OVERHEAD.into(), AnyChart::Overhead(o)));
+    }
+    for sc in charts::scenarios(v) {
+        if let Some(t) = charts::timeline_trace(v, &sc.name) {
+            todo.push((
+                content::timeline_stem(&sc.name),
+                AnyChart::Timeline(charts::timeline(v, t)),
+            ));
+        }
+    }
+    let bar = mp.add(ProgressBar::new(todo.len() as u64));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("plot");
+    let plots = v.dir.join(PLOTS_DIR);
+    let rendered = render_all(todo, &plots, &bar)?;
+    bar.finish_with_message("done");
+    let mut svgs = BTreeMap::new();
+    let mut files = Vec::new();
+    for (stem, svg, paths) in rendered {
+        svgs.insert(stem, svg);
+        files.extend(paths);
+    }
+    let doc = content::report(v, has_overhead);
+    let report_md = v.dir.join(REPORT_MD);
+    fsio::write_atomic(&report_md, doc.markdown().as_bytes())?;
+    let report_html = v.dir.join(REPORT_HTML);
+    fsio::write_atomic(
+        &report_html,
+        doc.html(|stem| svgs.get(stem).cloned()).as_bytes(),
+    )?;
+    Ok(Generated {
+        report_md,
+        report_html,
+        charts: files,
+    })
+}
+
+/// Renders and writes charts on every core; results in input order.
+fn render_all(
+    todo: Vec<(String, AnyChart)>,
+    plots: &Path,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<(String, String, Vec<PathBuf>)>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let one =
+        |(stem, chart): &(String, AnyChart)| -> anyhow::Result<(String, String, Vec<PathBuf>)> {
+            bar.set_message(stem.clone());
+            let (svg, png) = chart.render()?;
+            let svg_path = plots.join(format!("{stem}.svg"));
+            let png_path = plots.join(format!("{stem}.png"));
+            fsio::write_atomic(&svg_path, svg.as_bytes())?;
+            fsio::write_atomic(&png_path, &png)?;
+            bar.inc(1);
+            Ok((stem.clone(), svg, vec![svg_path, png_path]))
+        };
+    let mut results: Vec<Option<anyhow::Result<_>>> = (0..todo.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.min(todo.len()).max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = todo.get(i) else { break };
+                        mine.push((i, one(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("a chart worker panicked") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every chart rendered"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::ProgressDrawTarget;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+
+    /// `harness/testdata/plot-run`: a real run of three short scenarios (a goroutine leak, its
+    /// twin, a hard negative), one repetition each, traces trimmed (see its README).
+    #[test]
+    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        copy_dir(&src, &dir);
+        let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        let g = generate(&dir, &mp).unwrap();
+        let view = load(&dir).unwrap();
+        let mut stems = vec![
+            content::MATRIX.to_string(),
+            content::HEATMAP.to_string(),
+            content::SWEEP.to_string(),
+            content::OVERHEAD.to_string(),
+        ];
+        stems.extend(
+            charts::scenarios(&view)
+                .iter()
+                .map(|s| content::timeline_stem(&s.name)),
+        );
+        assert_eq!(stems.len(), 7, "three scenarios in the committed run");
+        let md = std::fs::read_to_string(&g.report_md).unwrap();
+        let html = std::fs::read_to_string(&g.report_html).unwrap();
+        for stem in &stems {
+            for ext in ["svg", "png"] {
+                let p = dir.join(PLOTS_DIR).join(format!("{stem}.{ext}"));
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                assert!(len > 1000, "{} missing or tiny ({len} bytes)", p.display());
+            }
+            assert!(
+                md.contains(&format!("(plots/{stem}.png)")),
+                "report.md lacks {stem}"
+            );
+        }
+        assert_eq!(g.charts.len(), 2 * stems.len());
+        assert_eq!(
+            html.matches("<svg").count(),
+            stems.len(),
+            "every chart inline"
+        );
+        // Its leak ran 6.5 s after onset: detectors with a longer trend window are named as
+        // possibly limited by the run, detectors without a window are not.
+        let caveat = md
+            .lines()
+            .find(|l| l.starts_with("The leaks were watched for 6.5 s"))
+            .expect("the window caveat");
+        assert!(caveat.contains("`theil-sen-heap` (20 s)"), "{caveat}");
+        assert!(!caveat.contains("goroutine-threshold"), "{caveat}");
+        // Deterministic: drawing again gives the same report.
+        generate(&dir, &mp).unwrap();
+        assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
+    }
+
+    #[test]
+    fn plot_without_scores_says_what_to_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = load(tmp.path()).unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e), "{e}");
+        assert!(e.to_string().contains("leakbench replay"), "{e}");
+    }
+}

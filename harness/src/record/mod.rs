@@ -1,0 +1,17 @@
+//! Recording: everything that touches a live Go program, and nothing after it.
+//!
+//! The stage's pipeline: build the fixture ([`fixture_build`]) → start it on a loopback port in
+//! its own process group ([`launch`], its log through [`fixture_log`]) → read it at every tick
+//! ([`probe`], decoding profiles with [`pprof`]) → record one repetition into its trace
+//! ([`repetition`]) → record the whole matrix into a run directory ([`run`]).
+//!
+//! Owns processes, probes and the tick loop. Must not detect, score or draw: what it leaves
+//! behind is a run directory, read by [`crate::evaluate`].
+
+pub mod fixture_build;
+pub mod fixture_log;
+pub mod launch;
+pub mod pprof;
+pub mod probe;
+pub mod repetition;
+pub mod run;

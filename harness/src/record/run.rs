@@ -1,0 +1,523 @@
+//! A run: build the fixtures, then record every scenario × repetition of the matrix into one
+//! run directory, a bounded number at a time, with progress, surviving Ctrl-C.
+//!
+//! Owns the run directory's `run.json`, the matrix (sharding, resuming) and the
+//! orchestration. Must not score (the caller replays the finished run) nor parse probes.
+
+use crate::fsio;
+use crate::record::fixture_build::{self, BuiltFixture, GoToolchain};
+use crate::record::probe::ProbeSet;
+use crate::record::repetition::{self, RepPlan};
+use crate::scenario::Scenario;
+use crate::trace::{self, EndStatus, RepEnd};
+use anyhow::Context;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
+
+/// One slice of the matrix: `index` of `count`, 1-based (`--shard 2/3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a shard; write I/N with 1 <= I <= N, e.g. 1/2");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// A cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cell {
+    pub scenario: String,
+    pub rep: u32,
+}
+
+/// The scenario × repetition matrix in a fixed order (scenario name, then repetition), cut to
+/// a shard: cell k (0-based) belongs to shard `k % count + 1`. Deterministic, so shards run on
+/// different machines never overlap and together cover everything.
+pub fn matrix(scenarios: &[Scenario], reps: u32, shard: Option<Shard>) -> Vec<Cell> {
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let all = names.into_iter().flat_map(|n| {
+        (0..reps).map(move |rep| Cell {
+            scenario: n.to_string(),
+            rep,
+        })
+    });
+    all.enumerate()
+        .filter(|(k, _)| shard.is_none_or(|s| (*k as u32) % s.count + 1 == s.index))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// What `run.json` records about a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub harness_version: String,
+    pub go_version: String,
+    pub scenarios: Vec<String>,
+    /// The scenarios as loaded, so `--resume` completes the same definitions, even those
+    /// given as paths outside `scenarios/`. Absent in runs recorded before it existed.
+    #[serde(default)]
+    pub scenario_defs: Vec<Scenario>,
+    pub reps: u32,
+    pub shard: Option<Shard>,
+    pub jobs: usize,
+    pub probes: ProbeSet,
+    pub machine: Machine,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub started: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub kernel: String,
+    pub arch: String,
+}
+
+impl Machine {
+    pub fn this() -> Self {
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
+            arch: std::env::consts::ARCH.to_string(),
+        }
+    }
+}
+
+/// Options of `leakbench run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scenarios: Vec<Scenario>,
+    pub reps: u32,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    pub resume: bool,
+    pub probes: ProbeSet,
+    pub go: PathBuf,
+    pub fixtures_dir: PathBuf,
+    pub cache_dir: PathBuf,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub dir: PathBuf,
+    pub ends: BTreeMap<Cell, RepEnd>,
+    pub skipped: usize,
+    pub interrupted: bool,
+}
+
+/// `results/run-YYYYMMDD-HHMMSS` (UTC).
+pub fn default_run_dir(results: &Path) -> PathBuf {
+    timestamped_dir(results, "run")
+}
+
+/// `results/<prefix>-YYYYMMDD-HHMMSS` (UTC).
+pub fn timestamped_dir(results: &Path, prefix: &str) -> PathBuf {
+    let (date, time) = utc_now();
+    results.join(format!(
+        "{prefix}-{}-{}",
+        date.replace('-', ""),
+        time.replace(':', "")
+    ))
+}
+
+/// UTC now as (`YYYY-MM-DD`, `HH:MM:SS`), without a date crate: days since the epoch to a
+/// civil date by Howard Hinnant's algorithm.
+pub fn utc_now() -> (String, String) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
+/// Builds every fixture the scenarios need, in order, with a progress bar. Build errors are
+/// returned in full.
+pub fn build_fixtures(
+    scenarios: &[Scenario],
+    tc: &GoToolchain,
+    fixtures_dir: &Path,
+    cache_dir: &Path,
+    mp: &MultiProgress,
+) -> anyhow::Result<BTreeMap<String, BuiltFixture>> {
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.fixture.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let bar = mp.add(ProgressBar::new(names.len() as u64));
+    bar.set_style(style("build"));
+    let mut out = BTreeMap::new();
+    for n in names {
+        bar.set_message(n.to_string());
+        let b = fixture_build::build(fixtures_dir, n, tc, cache_dir)?;
+        log(
+            mp,
+            &format!("build {n}: {}", if b.cached { "cached" } else { "built" }),
+        );
+        out.insert(n.to_string(), b);
+        bar.inc(1);
+    }
+    bar.finish_with_message("done");
+    Ok(out)
+}
+
+fn style(what: &str) -> ProgressStyle {
+    ProgressStyle::with_template(&format!(
+        "{what:>6} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} {{msg}}"
+    ))
+    .expect("valid template")
+    .progress_chars("=> ")
+}
+
+/// A progress line: above the bars on a terminal, plain on stderr otherwise (CI logs).
+pub fn log(mp: &MultiProgress, line: &str) {
+    if std::io::stderr().is_terminal() {
+        let _ = mp.println(line);
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+/// Whether a repetition already has a final result worth keeping (for `--resume`).
+fn finished(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("end.json")) else {
+        return false;
+    };
+    serde_json::from_str::<RepEnd>(&text)
+        .map(|e| !matches!(e.status, EndStatus::Interrupted | EndStatus::Error))
+        .unwrap_or(false)
+}
+
+/// Records the matrix. Stops starting new repetitions on Ctrl-C or SIGTERM; the ones in
+/// flight end as `interrupted` with their traces kept.
+pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunReport> {
+    let tc = GoToolchain::detect(&opts.go)?;
+    let cells = matrix(&opts.scenarios, opts.reps, opts.shard);
+    fsio::create_dir_all(&opts.out)?;
+    let run_json = opts.out.join("run.json");
+    if !opts.resume && run_json.exists() {
+        return Err(crate::bad_input::BadInput(format!(
+            "--out {}: a run is already recorded there (fix: pass --resume {} to complete it, or choose another --out)",
+            opts.out.display(),
+            opts.out.display()
+        ))
+        .into());
+    }
+    let (date, time) = utc_now();
+    let info = RunInfo {
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        go_version: tc.version.clone(),
+        scenarios: opts.scenarios.iter().map(|s| s.name.clone()).collect(),
+        scenario_defs: opts.scenarios.clone(),
+        reps: opts.reps,
+        shard: opts.shard,
+        jobs: opts.jobs,
+        probes: opts.probes,
+        machine: Machine::this(),
+        started: format!("{date}T{time}Z"),
+    };
+    if !run_json.exists() {
+        fsio::write_atomic(&run_json, &serde_json::to_vec_pretty(&info)?)?;
+    }
+    // Which Go builds the fixtures matters to every figure (and another `go` can come first
+    // on PATH, e.g. a pip-installed toolchain inside a Python-installed `just`): say it.
+    log(
+        mp,
+        &format!(
+            "building fixtures with {} ({}){}",
+            tc.version,
+            fixture_build::resolve_command(&tc.go).display(),
+            if tc.goexperiment().is_empty() {
+                String::new()
+            } else {
+                format!(", GOEXPERIMENT={}", tc.goexperiment())
+            }
+        ),
+    );
+    let built = build_fixtures(
+        &opts.scenarios,
+        &tc,
+        &opts.fixtures_dir,
+        &opts.cache_dir,
+        mp,
+    )?;
+
+    let by_name: BTreeMap<&str, &Scenario> = opts
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let mut todo = Vec::new();
+    let mut skipped = 0;
+    for c in &cells {
+        let sc = by_name[c.scenario.as_str()];
+        let plan = RepPlan {
+            scenario: sc.clone(),
+            rep: c.rep,
+            fixture: built[&sc.fixture].clone(),
+            toolchain: tc.clone(),
+            run_dir: opts.out.clone(),
+            probes: opts.probes,
+        };
+        if opts.resume && finished(&plan.dir()) {
+            skipped += 1;
+            continue;
+        }
+        todo.push((c.clone(), plan));
+    }
+    if skipped > 0 {
+        log(
+            mp,
+            &format!(
+                "resume: {skipped} repetitions already finished, {} to run",
+                todo.len()
+            ),
+        );
+    }
+
+    let (int_tx, int_rx) = watch::channel(false);
+    let int_tx = Arc::new(int_tx);
+    let signals = spawn_signal_watch(int_tx.clone());
+    let bar = mp.add(ProgressBar::new(todo.len() as u64));
+    bar.set_style(style("run"));
+    let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (cell, plan) in todo {
+        // The permit is taken before the task is spawned, so repetitions start in matrix order
+        // (spawned tasks race for a semaphore in whatever order the runtime polls them).
+        let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+        let rx = int_rx.clone();
+        let bar = bar.clone();
+        let mp = mp.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let stopped = *rx.borrow();
+            if stopped {
+                return (cell, None);
+            }
+            bar.set_message(format!("{} rep {}", cell.scenario, cell.rep));
+            // Live detection: the same detectors replay runs later, fed sample by sample as
+            // they are recorded, so a long run shows what fires while it happens.
+            let mut live = LiveDetectors::new(plan.scenario.warmup_s);
+            let end = repetition::record(&plan, rx, &mut |s| live.push(s)).await;
+            let line = match &end {
+                Ok(e) => format!(
+                    "{} rep {}: {} ({} samples; {}){}",
+                    cell.scenario,
+                    cell.rep,
+                    serde_json::to_value(e.status)
+                        .map(|v| v.as_str().unwrap_or_default().to_string())
+                        .unwrap_or_default(),
+                    e.samples,
+                    live.describe(),
+                    if e.status == EndStatus::Completed {
+                        String::new()
+                    } else {
+                        format!(": {}", e.reason)
+                    }
+                ),
+                Err(e) => format!("{} rep {}: could not record: {e}", cell.scenario, cell.rep),
+            };
+            log(&mp, &line);
+            bar.inc(1);
+            (cell, Some(end))
+        });
+    }
+    let mut ends = BTreeMap::new();
+    let mut first_err = None;
+    while let Some(r) = tasks.join_next().await {
+        let (cell, end) = r.context("a recording task panicked")?;
+        match end {
+            Some(Ok(e)) => {
+                ends.insert(cell, e);
+            }
+            Some(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    signals.abort();
+    bar.finish_with_message("done");
+    let interrupted = *int_rx.borrow();
+    drop(int_tx);
+    if let Some(e) = first_err {
+        return Err(anyhow::Error::new(e)
+            .context("a trace could not be written; finished repetitions are kept"));
+    }
+    Ok(RunReport {
+        dir: opts.out,
+        ends,
+        skipped,
+        interrupted,
+    })
+}
+
+/// Every registered detector, fed live; remembers who alarmed first.
+struct LiveDetectors {
+    feeders: Vec<crate::evaluate::detect::Feeder>,
+}
+
+impl LiveDetectors {
+    fn new(warmup_s: f64) -> Self {
+        let params = crate::evaluate::detect::Params::default();
+        LiveDetectors {
+            feeders: crate::evaluate::detect::registry()
+                .iter()
+                .map(|d| crate::evaluate::detect::Feeder::new((d.make)(&params), warmup_s))
+                .collect(),
+        }
+    }
+
+    fn push(&mut self, s: &crate::sample::Sample) {
+        for f in &mut self.feeders {
+            f.push(s);
+        }
+    }
+
+    /// `3/13 detectors alarmed, first stack-growth at 9.5 s`.
+    fn describe(&self) -> String {
+        let fired: Vec<(&str, f64)> = self
+            .feeders
+            .iter()
+            .filter_map(|f| Some((f.detector().name(), f.first_alarm()?.t)))
+            .collect();
+        let first = fired
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, t)| format!(", first {n} at {t:.1} s"))
+            .unwrap_or_default();
+        format!(
+            "{}/{} detectors alarmed{first}",
+            fired.len(),
+            self.feeders.len()
+        )
+    }
+}
+
+/// Turns Ctrl-C and SIGTERM into the interrupt flag. A second Ctrl-C is not special: the
+/// in-flight repetitions stop within one sampling interval anyway.
+fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        let _ = tx.send(true);
+    })
+}
+
+/// Reads a run's `run.json`. A missing, unreadable or malformed one is bad input.
+pub fn load_info(run_dir: &Path) -> anyhow::Result<RunInfo> {
+    let p = run_dir.join("run.json");
+    let bad = |problem: String| {
+        crate::bad_input::BadInput(format!(
+            "{}: {problem} (fix: point at a run directory written by `leakbench run`)",
+            p.display()
+        ))
+    };
+    let text = std::fs::read_to_string(&p).map_err(|e| bad(format!("cannot read: {e}")))?;
+    Ok(serde_json::from_str(&text).map_err(|e| bad(format!("not a leakbench run.json: {e}")))?)
+}
+
+/// The scenarios of an existing run, from its traces' metadata (for `--resume`).
+pub fn scenarios_of(run_dir: &Path) -> anyhow::Result<Vec<Scenario>> {
+    let mut out: BTreeMap<String, Scenario> = BTreeMap::new();
+    for d in trace::list_reps(run_dir)? {
+        let text = fsio::read_to_string(&d.join("meta.json"))?;
+        let meta: trace::RepMeta =
+            serde_json::from_str(&text).with_context(|| format!("{}", d.display()))?;
+        out.insert(meta.scenario.name.clone(), meta.scenario);
+    }
+    Ok(out.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sc(name: &str) -> Scenario {
+        let text = "fixture = \"fx\"\nduration_s = 5.0\n[truth]\nleaking = false\nclass = \"map\"\nsite = ''\n";
+        crate::scenario::parse(Path::new(&format!("{name}.toml")), text, None).unwrap()
+    }
+
+    #[test]
+    fn shards_partition_the_matrix() {
+        let s = vec![sc("b"), sc("a"), sc("c")];
+        let all = matrix(&s, 3, None);
+        assert_eq!(all.len(), 9);
+        assert_eq!(
+            all[0],
+            Cell {
+                scenario: "a".into(),
+                rep: 0
+            }
+        );
+        let mut union = Vec::new();
+        for i in 1..=4 {
+            let part = matrix(&s, 3, Some(Shard { index: i, count: 4 }));
+            assert!(!part.is_empty());
+            union.extend(part);
+        }
+        union.sort();
+        assert_eq!(union, all, "shards must cover the matrix exactly once");
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/2", "3/2", "x", "1/0", "1-2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_date_is_sane() {
+        let (d, t) = utc_now();
+        assert_eq!(d.len(), 10);
+        assert_eq!(t.len(), 8);
+        assert!(d.as_str() >= "2024-01-01", "{d}");
+    }
+}
