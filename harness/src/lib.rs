@@ -17,11 +17,14 @@
 //!   wrote.
 //! - [`overhead`] is a separate study that uses the recording stage on purpose-run fixtures;
 //!   [`merge`] combines run directories.
+//! - [`app`] holds each command's use case (what `main.rs` dispatches to), so tests call
+//!   commands without spawning the binary.
 //! - [`bad_input`], [`clock`], [`fsio`] and [`stats`] are small shared utilities.
 //!
 //! Why folders rather than a flat crate: with thirty modules a flat list hid which stage a
 //! module belongs to, and a stage folder's `mod.rs` is where its "owns / must not" rule lives.
 
+pub mod app;
 pub mod bad_input;
 pub mod clock;
 pub mod evaluate;

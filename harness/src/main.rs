@@ -1,14 +1,14 @@
-//! The `leakbench` command line. Parses flags, finds the repository, and calls the library;
-//! maps errors to exit codes: 0 success, 1 failure, 2 bad input (nothing was run), 130
-//! interrupted (what finished is kept).
+//! The `leakbench` command line: the flags (clap), and a dispatch that turns them into a
+//! request to a use case in [`leakbench::app`] and prints what it returns. Maps errors to
+//! exit codes: 0 success, 1 failure, 2 bad input (nothing was run), 130 interrupted (what
+//! finished is kept). Holds no use case itself: tests call `leakbench::app` directly.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use leakbench::app::{self, record as rec, Workspace};
 use leakbench::bad_input::{is_bad_input, BadInput};
-use leakbench::record::probe::ProbeSet;
-use leakbench::record::run::{self, RunOptions, Shard};
-use leakbench::scenario::{self, Scenario};
-use std::path::{Path, PathBuf};
+use leakbench::record::run::Shard;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// A benchmark for Go leak detectors.
@@ -141,7 +141,7 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Fixtures recorded at once. Each fixture's workload is light; sampling is cheap.
-    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    #[arg(long, short = 'j', default_value_t = RUN_JOBS, value_name = "N")]
     jobs: usize,
     /// Run only slice I of N of the scenario × repetition matrix (deterministic), e.g. 1/2.
     #[arg(long, value_name = "I/N", conflicts_with = "resume")]
@@ -211,11 +211,7 @@ struct OverheadArgs {
     harness_window: Option<f64>,
 }
 
-/// Repetitions of `run-all`: three, so every figure is a median over more than one run.
-const RUN_ALL_REPS: u32 = 3;
-/// Fixtures recorded at once by `run-all`. Fixtures are mostly idle between samples, so more
-/// of them than cores fit: the default matrix then takes about 4 minutes on 2 cores.
-const RUN_ALL_JOBS: usize = 6;
+use leakbench::app::record::{RUN_ALL_JOBS, RUN_ALL_REPS, RUN_JOBS};
 
 #[derive(Args, Debug)]
 struct RunAllArgs {
@@ -292,323 +288,154 @@ struct PlotArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match real_main(cli) {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
+            eprintln!("error: {e:#}");
             if is_bad_input(&e) {
-                eprintln!("error: {e:#}");
                 ExitCode::from(2)
             } else {
-                eprintln!("error: {e:#}");
                 ExitCode::from(1)
             }
         }
     }
 }
 
-/// The repository root: `--root`, else the nearest ancestor with scenarios/ and
-/// go-fixtures/, else the checkout this binary was built from.
-fn find_root(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let is_root = |d: &Path| d.join("scenarios").is_dir() && d.join("go-fixtures").is_dir();
-    if let Some(r) = flag {
-        if !is_root(r) {
-            return Err(BadInput(format!(
-                "--root {}: no scenarios/ and go-fixtures/ there (fix: point --root at the leakbench checkout)",
-                r.display()
-            ))
-            .into());
-        }
-        return Ok(r.to_path_buf());
-    }
-    let cwd = std::env::current_dir().context("no current directory")?;
-    if let Some(d) = cwd.ancestors().find(|d| is_root(d)) {
-        return Ok(d.to_path_buf());
-    }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if is_root(&built) {
-        return Ok(built.canonicalize().unwrap_or(built));
-    }
-    Err(BadInput(
-        "no leakbench checkout here (fix: run inside the repository or pass --root DIR)".into(),
-    )
-    .into())
-}
-
-struct Repo {
-    root: PathBuf,
-    fixtures: PathBuf,
-    scenarios: Vec<Scenario>,
-}
-
-fn load_repo(g: &Global) -> anyhow::Result<Repo> {
-    let root = find_root(g.root.as_deref())?;
-    let fixtures = root.join("go-fixtures");
-    let scenarios = scenario::load_dir(&root.join("scenarios"), Some(&fixtures))?;
-    Ok(Repo {
-        root,
-        fixtures,
-        scenarios,
-    })
-}
-
-impl Repo {
-    /// The scenarios named on the command line (all if none) and the run directory: `out`, or
-    /// a new `results/run-<date>-<time>`.
-    fn select(
-        &self,
-        names: &[String],
-        out: Option<&Path>,
-    ) -> anyhow::Result<(Vec<Scenario>, PathBuf)> {
-        let chosen = scenario::select(names, &self.scenarios, &self.root, Some(&self.fixtures))?;
-        let out = out
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| run::default_run_dir(&self.root.join("results")));
-        Ok((chosen, out))
-    }
-
-    /// A run of `scenarios` with the default probes and this checkout's fixtures and cache;
-    /// not sharded, not resumed.
-    fn run_options(
-        &self,
-        g: &Global,
-        scenarios: Vec<Scenario>,
-        reps: u32,
-        out: PathBuf,
-        jobs: usize,
-        no_goroutineleak: bool,
-    ) -> RunOptions {
-        RunOptions {
-            scenarios,
-            reps,
-            out,
-            jobs,
-            shard: None,
-            resume: false,
-            probes: ProbeSet {
-                goroutineleak: !no_goroutineleak,
-                ..ProbeSet::default()
-            },
-            go: g.go.clone(),
-            fixtures_dir: self.fixtures.clone(),
-            cache_dir: self.root.join(".cache").join("fixtures"),
-        }
+impl Global {
+    fn workspace(&self) -> anyhow::Result<Workspace> {
+        Workspace::load(self.root.as_deref(), self.go.clone())
     }
 }
 
-/// The async runtime for commands that start fixtures, with the reaper forked first (while
-/// this process still has one thread).
-fn fixture_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    if let Err(e) = leakbench::record::launch::start_reaper() {
-        eprintln!(
-            "warning: no reaper process ({e}); fixtures' own children may outlive a killed harness"
-        );
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
+/// The progress area a command's stages share, on stderr (indicatif draws nothing when
+/// stderr is not a terminal).
+fn progress() -> indicatif::MultiProgress {
+    indicatif::MultiProgress::new()
 }
 
-/// Records a run (with progress bars) and says what did not complete.
-fn record(opts: RunOptions) -> anyhow::Result<(run::RunReport, indicatif::MultiProgress)> {
-    let rt = fixture_runtime()?;
-    let mp = indicatif::MultiProgress::new();
-    let report = rt.block_on(run::run(opts, &mp))?;
-    let bad: Vec<String> = report
-        .ends
-        .iter()
-        .filter(|(_, e)| e.status != leakbench::trace::EndStatus::Completed)
-        .map(|(c, e)| {
-            format!(
-                "  {} rep {}: {:?}: {}",
-                c.scenario, c.rep, e.status, e.reason
-            )
-        })
-        .collect();
-    eprintln!(
-        "recorded {} repetitions into {}{}",
-        report.ends.len(),
-        report.dir.display(),
-        if report.skipped > 0 {
-            format!(" ({} already there)", report.skipped)
-        } else {
-            String::new()
-        }
-    );
-    if !bad.is_empty() {
-        eprintln!("not completed:\n{}", bad.join("\n"));
-    }
-    Ok((report, mp))
-}
-
-fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
     match cli.cmd {
         Cmd::List => {
-            let repo = load_repo(&cli.global)?;
-            let w = repo
-                .scenarios
-                .iter()
-                .map(|s| s.name.len())
-                .max()
-                .unwrap_or(0);
-            for s in &repo.scenarios {
-                println!(
-                    "{:w$}  {:9}  {:11}  {:13}  {}",
-                    s.name,
-                    s.class.as_str(),
-                    if s.truth.leaking {
-                        "leaking"
-                    } else {
-                        "not-leaking"
-                    },
-                    s.role().to_string(),
-                    s.description
-                );
+            for line in app::listing::scenarios(&g.workspace()?.scenarios) {
+                println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Run(a) => cmd_run(&cli.global, a),
-        Cmd::Overhead(a) => cmd_overhead(&cli.global, a),
-        Cmd::RunAll(a) => cmd_run_all(&cli.global, a),
-        Cmd::Plot(a) => cmd_plot(a),
-        Cmd::Replay(a) => {
-            let specs = a
-                .detectors
-                .iter()
-                .map(|n| leakbench::evaluate::detect::by_name(n).copied())
-                .collect::<Result<Vec<_>, _>>()
-                .context("--detectors")?;
-            let specs = if specs.is_empty() {
-                leakbench::evaluate::detect::registry().to_vec()
-            } else {
-                specs
-            };
-            cmd_replay(&a.dir, &specs).map(|_| ExitCode::SUCCESS)
-        }
         Cmd::Detectors => {
-            for d in leakbench::evaluate::detect::registry() {
-                let window = d.window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
-                println!(
-                    "{:22}  {:22}  {:>6}  {}",
-                    d.name,
-                    d.watches.as_str(),
-                    window,
-                    d.threshold
-                );
+            for line in app::listing::detectors(leakbench::evaluate::detect::registry()) {
+                println!("{line}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run(a) => cmd_run(g, a),
+        Cmd::RunAll(a) => cmd_run_all(g, a),
+        Cmd::Replay(a) => {
+            let specs = rec::detectors_named(&a.detectors)?;
+            print_scored(&a.dir, &rec::score(&a.dir, &specs)?, specs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Plot(a) => {
+            let report = rec::plot(&a.dir, &progress())?;
+            eprintln!(
+                "{} chart files in {}",
+                report.charts.len(),
+                a.dir.join(leakbench::present::report::PLOTS_DIR).display()
+            );
+            eprintln!("report: {}", report.report_md.display());
+            println!("{}", report.report_html.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Regress(a) => cmd_regress(a),
         Cmd::Merge(a) => cmd_merge(a),
+        Cmd::Overhead(a) => cmd_overhead(g, a),
     }
 }
 
-fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let repo = load_repo(g)?;
-    if a.reps == Some(0) {
-        return Err(
-            BadInput("--reps 0: nothing to run (fix: pass --reps 1 or more)".into()).into(),
-        );
-    }
-    if a.jobs == 0 {
-        return Err(
-            BadInput("--jobs 0: nothing would run (fix: pass --jobs 1 or more)".into()).into(),
-        );
-    }
-    let (mut reps, mut shard) = (a.reps.unwrap_or(1), a.shard);
-    let mut probes = None;
-    let (out, resume, scenarios) = match &a.resume {
-        Some(dir) => {
-            if !dir.join("run.json").exists() {
-                return Err(BadInput(format!(
-                    "--resume {}: no run.json there, not a run directory (fix: point at a directory written by `leakbench run`)",
-                    dir.display()
-                ))
-                .into());
-            }
-            let info = run::load_info(dir)?;
-            (reps, shard, probes) = (info.reps, info.shard, Some(info.probes));
-            let chosen: Vec<Scenario> = if info.scenario_defs.is_empty() {
-                repo.scenarios
-                    .iter()
-                    .filter(|s| info.scenarios.contains(&s.name))
-                    .cloned()
-                    .collect()
-            } else {
-                info.scenario_defs.clone()
-            };
-            if let Some(lost) = info
-                .scenarios
-                .iter()
-                .find(|n| !chosen.iter().any(|s| &&s.name == n))
-            {
-                return Err(BadInput(format!(
-                    "--resume {}: scenario `{lost}` of that run is no longer in scenarios/ (fix: restore its file, or start a new run)",
-                    dir.display()
-                ))
-                .into());
-            }
-            (dir.clone(), true, chosen)
-        }
-        None => {
-            let (chosen, out) = repo.select(&a.scenarios, a.out.as_deref())?;
-            (out, false, chosen)
-        }
-    };
-    let opts = repo.run_options(g, scenarios, reps, out, a.jobs, a.no_goroutineleak);
-    let opts = RunOptions {
-        shard,
-        resume,
-        // A resumed run keeps its own probe set: one run, one set of probes.
-        probes: probes.unwrap_or(opts.probes),
-        ..opts
-    };
-    let (report, _) = record(opts)?;
-    if report.interrupted {
-        eprintln!(
-            "interrupted: finish with `leakbench run --resume {}`",
-            report.dir.display()
-        );
-        return Ok(ExitCode::from(130));
-    }
-    if !a.no_score {
-        cmd_replay(&report.dir, leakbench::evaluate::detect::registry())?;
-    }
-    println!("{}", report.dir.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Scores a run directory and says where the results went.
-fn cmd_replay(
-    dir: &Path,
-    specs: &[leakbench::evaluate::detect::DetectorSpec],
-) -> anyhow::Result<leakbench::evaluate::replay::ReplaySummary> {
-    if !dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            dir.display()
-        ))
-        .into());
-    }
-    let r = leakbench::evaluate::replay::replay_run_with(dir, specs)?;
+fn print_scored(
+    dir: &std::path::Path,
+    r: &leakbench::evaluate::replay::ReplaySummary,
+    detectors: usize,
+) {
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
-        specs.len(),
+        detectors,
         r.rows,
         r.na,
         dir.join("scores.csv").display()
     );
-    Ok(r)
+}
+
+fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let ws = g.workspace()?;
+    let req = rec::RunRequest {
+        scenarios: a.scenarios,
+        reps: a.reps,
+        out: a.out,
+        jobs: a.jobs,
+        shard: a.shard,
+        resume: a.resume,
+        no_goroutineleak: a.no_goroutineleak,
+        no_score: a.no_score,
+    };
+    let out = app::fixture_runtime()?.block_on(rec::run(&ws, req, &progress()))?;
+    for line in rec::recorded_lines(&out.recorded) {
+        eprintln!("{line}");
+    }
+    let dir = &out.recorded.dir;
+    if out.recorded.interrupted {
+        eprintln!(
+            "interrupted: finish with `leakbench run --resume {}`",
+            dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    if let Some(scored) = &out.scored {
+        print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
+    }
+    println!("{}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
+    let ws = g.workspace()?;
+    let req = rec::RunAllRequest {
+        scenarios: a.scenarios,
+        reps: a.reps,
+        jobs: a.jobs,
+        out: a.out,
+        no_goroutineleak: a.no_goroutineleak,
+    };
+    let out = app::fixture_runtime()?.block_on(rec::run_all(&ws, req, &progress()))?;
+    for line in rec::recorded_lines(&out.recorded) {
+        eprintln!("{line}");
+    }
+    let dir = &out.recorded.dir;
+    let Some(report) = &out.report else {
+        eprintln!(
+            "interrupted: finish with `leakbench run --resume {0}`, then `leakbench replay {0}` and `leakbench plot {0}`",
+            dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    };
+    eprintln!(
+        "{} repetitions recorded, scored and reported in {:.0} s",
+        out.recorded.ends.len(),
+        out.elapsed.as_secs_f64()
+    );
+    eprintln!("report: {}", report.report_md.display());
+    eprintln!("        {}", report.report_html.display());
+    println!("{}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     use leakbench::overhead::{self, OverheadOptions};
-    let root = find_root(g.root.as_deref())?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| run::timestamped_dir(&root.join("results"), "overhead"));
+    let root = app::workspace::find_root(g.root.as_deref())?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        leakbench::record::run::timestamped_dir(&root.join("results"), "overhead")
+    });
     let mut o = OverheadOptions::standard(
         out,
         g.go.clone(),
@@ -641,7 +468,7 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
     o.validate().map_err(BadInput)?;
     let dir = o.out.clone();
-    let rt = fixture_runtime()?;
+    let rt = app::fixture_runtime()?;
     rt.block_on(overhead::run(o)).with_context(|| {
         format!(
             "overhead study failed; rows measured so far are in {}",
@@ -650,68 +477,6 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     })?;
     eprintln!("overhead results in {}", dir.display());
     println!("{}", dir.join("overhead.md").display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
-    let repo = load_repo(g)?;
-    if a.reps == 0 || a.jobs == 0 {
-        return Err(BadInput(
-            "--reps 0 or --jobs 0: nothing would run (fix: pass 1 or more)".into(),
-        )
-        .into());
-    }
-    let (scenarios, out) = repo.select(&a.scenarios, a.out.as_deref())?;
-    let started = std::time::Instant::now();
-    let opts = repo.run_options(g, scenarios, a.reps, out, a.jobs, a.no_goroutineleak);
-    let (recorded, mp) = record(opts)?;
-    let dir = recorded.dir;
-    if recorded.interrupted {
-        eprintln!(
-            "interrupted: finish with `leakbench run --resume {0}`, then `leakbench replay {0}` and `leakbench plot {0}`",
-            dir.display()
-        );
-        return Ok(ExitCode::from(130));
-    }
-    let bar = mp.add(indicatif::ProgressBar::new_spinner());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed} {msg}")
-            .expect("valid template"),
-    );
-    bar.set_prefix("score");
-    bar.set_message("replaying every trace through every detector");
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let scored = leakbench::evaluate::replay::replay_run(&dir)?;
-    bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
-    let report = leakbench::present::report::generate(&dir, &mp)?;
-    eprintln!(
-        "{} repetitions recorded, scored and reported in {:.0} s",
-        recorded.ends.len(),
-        started.elapsed().as_secs_f64()
-    );
-    eprintln!("report: {}", report.report_md.display());
-    eprintln!("        {}", report.report_html.display());
-    println!("{}", dir.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn cmd_plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
-    if !a.dir.is_dir() {
-        return Err(BadInput(format!(
-            "{}: no such directory (fix: pass a run directory under results/)",
-            a.dir.display()
-        ))
-        .into());
-    }
-    let mp = indicatif::MultiProgress::new();
-    let report = leakbench::present::report::generate(&a.dir, &mp)?;
-    eprintln!(
-        "{} chart files in {}",
-        report.charts.len(),
-        a.dir.join(leakbench::present::report::PLOTS_DIR).display()
-    );
-    eprintln!("report: {}", report.report_md.display());
-    println!("{}", report.report_html.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -72,6 +72,20 @@ impl EndStatus {
     }
 }
 
+/// The same spelling as in `end.json` (`killed_at_cap`, …), so messages and files agree.
+impl std::fmt::Display for EndStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EndStatus::Completed => "completed",
+            EndStatus::KilledAtCap => "killed_at_cap",
+            EndStatus::Crashed => "crashed",
+            EndStatus::NotReady => "not_ready",
+            EndStatus::Interrupted => "interrupted",
+            EndStatus::Error => "error",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepEnd {
     pub status: EndStatus,
@@ -277,6 +291,20 @@ pub fn load_run(run_dir: &Path) -> Result<Vec<Trace>, TraceError> {
 pub(crate) mod tests {
     use super::*;
     use crate::sample::Truth;
+
+    #[test]
+    fn end_status_displays_as_end_json_spells_it() {
+        for s in [
+            EndStatus::Completed,
+            EndStatus::KilledAtCap,
+            EndStatus::Crashed,
+            EndStatus::NotReady,
+            EndStatus::Interrupted,
+            EndStatus::Error,
+        ] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+    }
 
     pub(crate) fn meta() -> RepMeta {
         let text = r#"

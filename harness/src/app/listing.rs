@@ -1,0 +1,61 @@
+//! `list` and `detectors`: what can run and what judges it, as aligned text lines.
+//!
+//! Owns the layout of those two listings. Must not load anything itself: it is handed the
+//! scenarios and reads the detector registry.
+
+use crate::evaluate::detect::DetectorSpec;
+use crate::scenario::Scenario;
+
+/// One line per scenario: name, class, leaking or not, role, description.
+pub fn scenarios(list: &[Scenario]) -> Vec<String> {
+    let w = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    list.iter()
+        .map(|s| {
+            format!(
+                "{:w$}  {:9}  {:11}  {:13}  {}",
+                s.name,
+                s.class.as_str(),
+                if s.truth.leaking {
+                    "leaking"
+                } else {
+                    "not-leaking"
+                },
+                s.role().to_string(),
+                s.description
+            )
+        })
+        .collect()
+}
+
+/// One line per detector: name, the series it watches, its trend window, its threshold.
+pub fn detectors(specs: &[DetectorSpec]) -> Vec<String> {
+    specs
+        .iter()
+        .map(|d| {
+            let window = d.window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
+            format!(
+                "{:22}  {:22}  {:>6}  {}",
+                d.name,
+                d.watches.as_str(),
+                window,
+                d.threshold
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::detect;
+
+    #[test]
+    fn every_detector_gets_one_line_starting_with_its_name() {
+        let lines = detectors(detect::registry());
+        assert_eq!(lines.len(), detect::registry().len());
+        for (l, d) in lines.iter().zip(detect::registry()) {
+            assert!(l.starts_with(d.name), "{l}");
+            assert!(l.contains(d.threshold), "{l}");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The commands that record: `run` (with `--resume`), `run-all` (record, score, report),
+//! and the scoring and reporting steps they end with (`replay`, `plot`).
+//!
+//! Owns the order of record → score → report and the checks on their command-line values.
+//! Must not record, score or draw itself (it calls [`crate::record::run`],
+//! [`crate::evaluate::replay`] and [`crate::present::report`]).
+
+use super::Workspace;
+use crate::bad_input::BadInput;
+use crate::evaluate::detect::{self, DetectorSpec};
+use crate::evaluate::replay::{self, ReplaySummary};
+use crate::present::report;
+use crate::record::run::{self, RunOptions, RunReport, Shard};
+use crate::scenario::Scenario;
+use crate::trace::EndStatus;
+use anyhow::Context;
+use indicatif::MultiProgress;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Repetitions of `run` when `--reps` is not given.
+pub const RUN_REPS: u32 = 1;
+/// Fixtures `run` records at once by default.
+pub const RUN_JOBS: usize = 4;
+/// Repetitions of `run-all`: three, so every figure is a median over more than one run.
+pub const RUN_ALL_REPS: u32 = 3;
+/// Fixtures recorded at once by `run-all`. Fixtures are mostly idle between samples, so more
+/// of them than cores fit: the default matrix then takes about 4 minutes on 2 cores.
+pub const RUN_ALL_JOBS: usize = 6;
+
+/// What to record: the values of `run`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Scenario names or scenario file paths; none: all.
+    pub scenarios: Vec<String>,
+    /// Repetitions per scenario; `None`: [`RUN_REPS`] (or the resumed run's own).
+    pub reps: Option<u32>,
+    /// The run directory; `None`: a new `results/run-<date>-<time>`.
+    pub out: Option<PathBuf>,
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    /// Complete this interrupted run instead of starting one.
+    pub resume: Option<PathBuf>,
+    pub no_goroutineleak: bool,
+    /// Record only; do not score.
+    pub no_score: bool,
+}
+
+/// What `run` did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub recorded: RunReport,
+    /// The scores written, unless `no_score` or interrupted.
+    pub scored: Option<ReplaySummary>,
+}
+
+/// Records a run (or completes one with `resume`) and scores it.
+pub async fn run(
+    ws: &Workspace,
+    req: RunRequest,
+    mp: &MultiProgress,
+) -> anyhow::Result<RunOutcome> {
+    if req.reps == Some(0) {
+        return Err(
+            BadInput("--reps 0: nothing to run (fix: pass --reps 1 or more)".into()).into(),
+        );
+    }
+    if req.jobs == 0 {
+        return Err(
+            BadInput("--jobs 0: nothing would run (fix: pass --jobs 1 or more)".into()).into(),
+        );
+    }
+    let opts = match &req.resume {
+        Some(dir) => resume_options(ws, dir, req.jobs)?,
+        None => {
+            let (chosen, out) = ws.select(&req.scenarios, req.out.as_deref())?;
+            RunOptions {
+                shard: req.shard,
+                ..ws.run_options(
+                    chosen,
+                    req.reps.unwrap_or(RUN_REPS),
+                    out,
+                    req.jobs,
+                    req.no_goroutineleak,
+                )
+            }
+        }
+    };
+    let recorded = run::run(opts, mp).await?;
+    let scored = if recorded.interrupted || req.no_score {
+        None
+    } else {
+        Some(score(&recorded.dir, detect::registry())?)
+    };
+    Ok(RunOutcome { recorded, scored })
+}
+
+/// The options that complete the interrupted run in `dir`: its own scenarios (as defined
+/// when it started), repetitions, shard and probes; only `jobs` is the caller's.
+pub fn resume_options(ws: &Workspace, dir: &Path, jobs: usize) -> anyhow::Result<RunOptions> {
+    if !dir.join("run.json").exists() {
+        return Err(BadInput(format!(
+            "--resume {}: no run.json there, not a run directory (fix: point at a directory written by `leakbench run`)",
+            dir.display()
+        ))
+        .into());
+    }
+    let info = run::load_info(dir)?;
+    let chosen: Vec<Scenario> = if info.scenario_defs.is_empty() {
+        ws.scenarios
+            .iter()
+            .filter(|s| info.scenarios.contains(&s.name))
+            .cloned()
+            .collect()
+    } else {
+        info.scenario_defs.clone()
+    };
+    if let Some(lost) = info
+        .scenarios
+        .iter()
+        .find(|n| !chosen.iter().any(|s| &&s.name == n))
+    {
+        return Err(BadInput(format!(
+            "--resume {}: scenario `{lost}` of that run is no longer in scenarios/ (fix: restore its file, or start a new run)",
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(RunOptions {
+        shard: info.shard,
+        resume: true,
+        // A resumed run keeps its own probe set: one run, one set of probes.
+        probes: info.probes,
+        ..ws.run_options(chosen, info.reps, dir.to_path_buf(), jobs, false)
+    })
+}
+
+/// Scores every trace of a run directory with `specs` and writes the scores into it.
+pub fn score(dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
+    if !dir.join("traces").is_dir() {
+        return Err(BadInput(format!(
+            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
+            dir.display()
+        ))
+        .into());
+    }
+    replay::replay_run_with(dir, specs)
+}
+
+/// The detectors named (see `leakbench detectors`); none: every one.
+pub fn detectors_named(names: &[String]) -> anyhow::Result<Vec<DetectorSpec>> {
+    let specs = names
+        .iter()
+        .map(|n| detect::by_name(n).copied())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--detectors")?;
+    Ok(if specs.is_empty() {
+        detect::registry().to_vec()
+    } else {
+        specs
+    })
+}
+
+/// What to run with `run-all`.
+#[derive(Debug, Clone)]
+pub struct RunAllRequest {
+    pub scenarios: Vec<String>,
+    pub reps: u32,
+    pub jobs: usize,
+    pub out: Option<PathBuf>,
+    pub no_goroutineleak: bool,
+}
+
+impl Default for RunAllRequest {
+    fn default() -> Self {
+        RunAllRequest {
+            scenarios: Vec::new(),
+            reps: RUN_ALL_REPS,
+            jobs: RUN_ALL_JOBS,
+            out: None,
+            no_goroutineleak: false,
+        }
+    }
+}
+
+/// What `run-all` did.
+#[derive(Debug)]
+pub struct RunAllOutcome {
+    pub recorded: RunReport,
+    /// `None` when interrupted: nothing was scored or reported.
+    pub scored: Option<ReplaySummary>,
+    pub report: Option<report::Generated>,
+    /// From the first build to the written report.
+    pub elapsed: Duration,
+}
+
+/// Records the matrix, scores it with every detector and writes the charts and the report.
+pub async fn run_all(
+    ws: &Workspace,
+    req: RunAllRequest,
+    mp: &MultiProgress,
+) -> anyhow::Result<RunAllOutcome> {
+    if req.reps == 0 || req.jobs == 0 {
+        return Err(BadInput(
+            "--reps 0 or --jobs 0: nothing would run (fix: pass 1 or more)".into(),
+        )
+        .into());
+    }
+    let (scenarios, out) = ws.select(&req.scenarios, req.out.as_deref())?;
+    let started = Instant::now();
+    let opts = ws.run_options(scenarios, req.reps, out, req.jobs, req.no_goroutineleak);
+    let recorded = run::run(opts, mp).await?;
+    if recorded.interrupted {
+        return Ok(RunAllOutcome {
+            recorded,
+            scored: None,
+            report: None,
+            elapsed: started.elapsed(),
+        });
+    }
+    let bar = mp.add(indicatif::ProgressBar::new_spinner());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed} {msg}")
+            .expect("valid template"),
+    );
+    bar.set_prefix("score");
+    bar.set_message("replaying every trace through every detector");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let scored = replay::replay_run(&recorded.dir)?;
+    bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
+    let generated = report::generate(&recorded.dir, mp)?;
+    Ok(RunAllOutcome {
+        recorded,
+        scored: Some(scored),
+        report: Some(generated),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Redraws the charts and the report of a scored run directory.
+pub fn plot(dir: &Path, mp: &MultiProgress) -> anyhow::Result<report::Generated> {
+    if !dir.is_dir() {
+        return Err(BadInput(format!(
+            "{}: no such directory (fix: pass a run directory under results/)",
+            dir.display()
+        ))
+        .into());
+    }
+    report::generate(dir, mp)
+}
+
+/// The lines that say what a recording did: how many repetitions went where, and which did
+/// not complete and why.
+pub fn recorded_lines(r: &RunReport) -> Vec<String> {
+    let mut lines = vec![format!(
+        "recorded {} repetitions into {}{}",
+        r.ends.len(),
+        r.dir.display(),
+        if r.skipped > 0 {
+            format!(" ({} already there)", r.skipped)
+        } else {
+            String::new()
+        }
+    )];
+    let bad: Vec<String> = r
+        .ends
+        .iter()
+        .filter(|(_, e)| e.status != EndStatus::Completed)
+        .map(|(c, e)| format!("  {} rep {}: {}: {}", c.scenario, c.rep, e.status, e.reason))
+        .collect();
+    if !bad.is_empty() {
+        lines.push(format!("not completed:\n{}", bad.join("\n")));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> Workspace {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Workspace::load(Some(&root), "go".into()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn zero_reps_or_jobs_is_bad_input_before_anything_runs() {
+        let mp = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        for req in [
+            RunRequest {
+                reps: Some(0),
+                jobs: 1,
+                out: Some(out.clone()),
+                ..RunRequest::default()
+            },
+            RunRequest {
+                jobs: 0,
+                out: Some(out.clone()),
+                ..RunRequest::default()
+            },
+        ] {
+            let e = run(&ws(), req, &mp).await.unwrap_err();
+            assert!(crate::bad_input::is_bad_input(&e), "{e}");
+        }
+        assert!(!out.exists(), "nothing may be written on bad input");
+    }
+
+    #[test]
+    fn resuming_a_directory_that_is_not_a_run_names_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = resume_options(&ws(), tmp.path(), 1).unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e));
+        assert!(e.to_string().contains("leakbench run"), "{e}");
+    }
+
+    #[test]
+    fn resume_keeps_the_runs_own_matrix_and_probes() {
+        // The committed replay run is a finished run directory with run.json.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/replay/run");
+        let info = run::load_info(&dir).unwrap();
+        let opts = resume_options(&ws(), &dir, 7).unwrap();
+        assert!(opts.resume);
+        assert_eq!(opts.reps, info.reps);
+        assert_eq!(opts.shard, info.shard);
+        assert_eq!(opts.probes, info.probes);
+        assert_eq!(opts.jobs, 7);
+        let names: Vec<&str> = opts.scenarios.iter().map(|s| s.name.as_str()).collect();
+        let want: Vec<&str> = info.scenarios.iter().map(String::as_str).collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn scoring_a_directory_without_traces_is_bad_input() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = score(tmp.path(), detect::registry()).unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e), "{e}");
+    }
+
+    #[test]
+    fn named_detectors_resolve_and_unknown_ones_fail() {
+        assert_eq!(
+            detectors_named(&[]).unwrap().len(),
+            detect::registry().len()
+        );
+        let first = detect::registry()[0].name.to_string();
+        assert_eq!(detectors_named(&[first.clone()]).unwrap()[0].name, first);
+        assert!(detectors_named(&["no-such-detector".into()]).is_err());
+    }
+}
