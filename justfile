@@ -10,7 +10,7 @@ run-all *ARGS:
 
 # The tests CI runs: unit, replay gate and integration tests (fixtures built on first use).
 test:
-    cargo test --workspace
+    cargo test
 
 # List scenarios.
 list:
