@@ -189,15 +189,21 @@ mod tests {
         }
     }
 
-    /// `harness/testdata/plot-run`: a real run of three short scenarios (a goroutine leak, its
-    /// twin, a hard negative), one repetition each, traces trimmed (see its README).
-    #[test]
-    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+    /// A scratch copy of `harness/testdata/plot-run` (a real run of three short scenarios: a
+    /// goroutine leak, its twin, a hard negative; one repetition each, traces trimmed, see its
+    /// README), kept while the `TempDir` lives, and a progress display that draws nothing.
+    fn committed_run_copy() -> (tempfile::TempDir, PathBuf, MultiProgress) {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");
         copy_dir(&src, &dir);
         let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        (tmp, dir, mp)
+    }
+
+    #[test]
+    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+        let (_tmp, dir, mp) = committed_run_copy();
         let g = generate(&dir, &mp).unwrap();
         let view = load(&dir).unwrap();
         let mut stems = vec![
@@ -247,12 +253,8 @@ mod tests {
     /// A run scored before `sweep.csv` existed: one line says so, and there is no sweep chart.
     #[test]
     fn plot_without_sweep_csv_says_so_and_leaves_the_sweep_out() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        copy_dir(&src, &dir);
+        let (_tmp, dir, mp) = committed_run_copy();
         std::fs::remove_file(dir.join(crate::evaluate::sweep::SWEEP_CSV)).unwrap();
-        let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
         let g = generate(&dir, &mp).unwrap();
         assert!(!dir
             .join(PLOTS_DIR)
