@@ -91,14 +91,16 @@ enum Cmd {
     RunAll(RunAllArgs),
     /// Redraw the charts and the report of a scored run directory, running nothing.
     ///
-    /// Reads DIR/run.json, DIR/scores.csv, the traces (and DIR/overhead.csv if present) and
+    /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv if
+    /// present) and
     /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
     #[command(verbatim_doc_comment)]
     Plot(PlotArgs),
     /// Re-score a recorded run with every detector: no processes, deterministic.
     ///
     /// Reads DIR/traces/*/rep-*/ and writes DIR/scores.csv (one row per scenario × detector ×
-    /// repetition), DIR/summary.json and DIR/summary.md. The same traces always give the same
+    /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
+    /// alarms of every detector at thresholds from 1/4x to 4x). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
