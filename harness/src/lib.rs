@@ -17,7 +17,8 @@
 //!   wrote.
 //! - [`overhead`] is a separate study that uses the recording stage on purpose-run fixtures;
 //!   [`merge`] combines run directories.
-//! - [`bad_input`], [`clock`], [`fsio`] and [`stats`] are small shared utilities.
+//! - [`bad_input`], [`clock`], [`fsio`], [`stats`] and [`table`] (the one Markdown table
+//!   writer) are small shared utilities.
 //!
 //! Why folders rather than a flat crate: with thirty modules a flat list hid which stage a
 //! module belongs to, and a stage folder's `mod.rs` is where its "owns / must not" rule lives.
@@ -33,4 +34,5 @@ pub mod record;
 pub mod sample;
 pub mod scenario;
 pub mod stats;
+pub mod table;
 pub mod trace;
