@@ -205,7 +205,7 @@ pub fn compare(baseline: &Baseline, current: &Baseline, tol: &Tolerance) -> Comp
 }
 
 fn cell_changes(b: &BaselineCell, c: &BaselineCell, tol: &Tolerance, out: &mut Vec<Change>) {
-    use std::cmp::Ordering::{Greater, Less};
+    use std::cmp::Ordering::{Equal, Greater, Less};
     let (tb, tc) = (CellCounts::of(b), CellCounts::of(c));
     let mut push = |aspect, direction, baseline: String, current: String, why: &str| {
         out.push(Change {
@@ -232,79 +232,59 @@ fn cell_changes(b: &BaselineCell, c: &BaselineCell, tol: &Tolerance, out: &mut V
             "repetitions that could be judged (the rest are NA)",
         );
     }
-    if b.leaking && tb.judged_leaking > 0 && tc.judged_leaking > 0 {
-        let (fig_b, fig_c) = (
-            format!("{}/{} caught", tb.tp, tb.judged_leaking),
-            format!("{}/{} caught", tc.tp, tc.judged_leaking),
+    // A rate `hits/of` per side, written `hits/of unit`; `worse_if` is the way the current
+    // rate moves when the cell got worse.
+    let mut rate = |aspect, unit: &str, (bh, bn), (ch, cn), worse_if, worse: &str, better: &str| {
+        let (direction, why) = match cmp_frac(ch, cn, bh, bn) {
+            Equal => return,
+            moved if moved == worse_if => (Direction::Worse, worse),
+            _ => (Direction::Better, better),
+        };
+        push(
+            aspect,
+            direction,
+            format!("{bh}/{bn} {unit}"),
+            format!("{ch}/{cn} {unit}"),
+            why,
         );
-        match cmp_frac(tc.tp, tc.judged_leaking, tb.tp, tb.judged_leaking) {
-            Less => push(
-                Aspect::Detection,
-                Direction::Worse,
-                fig_b,
-                fig_c,
-                "leak now missed",
-            ),
-            Greater => push(
-                Aspect::Detection,
-                Direction::Better,
-                fig_b,
-                fig_c,
-                "leak now caught",
-            ),
-            _ => {}
-        }
+    };
+    if b.leaking && tb.judged_leaking > 0 && tc.judged_leaking > 0 {
+        rate(
+            Aspect::Detection,
+            "caught",
+            (tb.tp, tb.judged_leaking),
+            (tc.tp, tc.judged_leaking),
+            Less,
+            "leak now missed",
+            "leak now caught",
+        );
     }
     if tb.judged > 0 && tc.judged > 0 {
-        let (fig_b, fig_c) = (
-            format!("{}/{} false", tb.fp, tb.judged),
-            format!("{}/{} false", tc.fp, tc.judged),
-        );
         let what = if b.leaking {
             "alarm before the onset"
         } else {
             "alarm on a scenario that does not leak"
         };
-        match cmp_frac(tc.fp, tc.judged, tb.fp, tb.judged) {
-            Greater => push(
-                Aspect::FalseAlarm,
-                Direction::Worse,
-                fig_b,
-                fig_c,
-                &format!("new false alarm ({what})"),
-            ),
-            Less => push(
-                Aspect::FalseAlarm,
-                Direction::Better,
-                fig_b,
-                fig_c,
-                "fewer false alarms",
-            ),
-            _ => {}
-        }
+        rate(
+            Aspect::FalseAlarm,
+            "false",
+            (tb.fp, tb.judged),
+            (tc.fp, tc.judged),
+            Greater,
+            &format!("new false alarm ({what})"),
+            "fewer false alarms",
+        );
     }
     if tb.tp > 0 && tc.tp > 0 {
-        let (fig_b, fig_c) = (
-            format!("{}/{} site ok", tb.site_ok, tb.tp),
-            format!("{}/{} site ok", tc.site_ok, tc.tp),
+        rate(
+            Aspect::Localization,
+            "site ok",
+            (tb.site_ok, tb.tp),
+            (tc.site_ok, tc.tp),
+            Less,
+            "localization lost: blames the wrong site",
+            "localization gained",
         );
-        match cmp_frac(tc.site_ok, tc.tp, tb.site_ok, tb.tp) {
-            Less => push(
-                Aspect::Localization,
-                Direction::Worse,
-                fig_b,
-                fig_c,
-                "localization lost: blames the wrong site",
-            ),
-            Greater => push(
-                Aspect::Localization,
-                Direction::Better,
-                fig_b,
-                fig_c,
-                "localization gained",
-            ),
-            _ => {}
-        }
     }
     if let Some((direction, why)) = latency_change(&tb.latencies, &tc.latencies, tol) {
         let fig = |xs: &[f64]| {
