@@ -2,7 +2,7 @@
 //! building one from score rows ([`Baseline::from_rows`]), its bytes ([`Baseline::to_bytes`])
 //! and reading one back with one-line errors ([`Baseline::load`]).
 //!
-//! Owns the file format only. Must not compare (that is [`super::compare`]) nor write files:
+//! Owns the file format only. Must not compare (that is [`super::compare()`]) nor write files:
 //! it returns bytes, and the caller writes them.
 
 use crate::bad_input::BadInput;

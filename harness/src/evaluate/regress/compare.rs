@@ -3,7 +3,7 @@
 //! [`super`]'s doc).
 //!
 //! Owns the rules only. Must not read or write files, nor format the result as a table (that
-//! is [`super::render`]).
+//! is [`super::render()`]).
 
 use super::{BaselineCell, Tolerance};
 use crate::evaluate::regress::Baseline;

@@ -2,7 +2,7 @@
 //! cells on one side only, the rules, and a verdict line (`FAIL: …` or `OK: …`).
 //!
 //! Owns the wording and layout only; the table is a [`crate::table::Table`]. Must not judge
-//! anything (that is [`super::compare`]).
+//! anything (that is [`super::compare()`]).
 
 use super::{Comparison, Direction};
 use crate::table::Table;

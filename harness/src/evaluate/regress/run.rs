@@ -3,7 +3,7 @@
 //!
 //! Owns the order of those steps and the text to print. Must not parse flags or choose exit
 //! codes (the CLI maps [`RegressOutcome::regressed`] to one); the rules are
-//! [`super::compare`]'s.
+//! [`super::compare()`]'s.
 
 use super::{compare, render, Baseline, Comparison, Tolerance};
 use crate::bad_input::BadInput;
