@@ -483,69 +483,28 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
-    use leakbench::evaluate::regress::{self, Baseline, Tolerance};
-    if !a.dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            a.dir.display()
-        ))
-        .into());
+    use leakbench::evaluate::regress::{self, Tolerance};
+    let tol = Tolerance {
+        alpha: a.alpha,
+        min_reps: a.min_reps,
+        latency_rel: a.latency_rel,
+        latency_abs_s: a.latency_abs,
+    };
+    let o = regress::run(
+        &a.dir,
+        a.baseline.as_deref(),
+        a.save_baseline.as_deref(),
+        &tol,
+    )?;
+    print!("{}", o.text);
+    if let Some(saved) = &o.saved {
+        eprintln!("{saved}");
     }
-    if !(a.alpha > 0.0 && a.alpha < 1.0)
-        || a.latency_rel < 0.0
-        || a.latency_abs < 0.0
-        || a.min_reps == 0
-    {
-        return Err(BadInput(
-            "--alpha must be in (0, 1), --latency-rel and --latency-abs >= 0, --min-reps >= 1 (fix: e.g. --alpha 0.05 --latency-rel 0.2 --latency-abs 1 --min-reps 3)".into(),
-        )
-        .into());
-    }
-    // Load the baseline first: a bad one is bad input before any scoring.
-    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
-    let traces = leakbench::trace::load_run(&a.dir)
-        .with_context(|| format!("could not load the traces of '{}'", a.dir.display()))?;
-    let rows = leakbench::evaluate::replay::score_traces(
-        &traces,
-        leakbench::evaluate::detect::registry(),
-        &leakbench::evaluate::detect::Params::default(),
-    );
-    let current = Baseline::from_rows(&rows, env!("CARGO_PKG_VERSION"));
-    let mut code = ExitCode::SUCCESS;
-    if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
-        let tol = Tolerance {
-            alpha: a.alpha,
-            min_reps: a.min_reps,
-            latency_rel: a.latency_rel,
-            latency_abs_s: a.latency_abs,
-        };
-        let cmp = regress::compare(base, &current, &tol);
-        println!(
-            "{} ({} repetitions) against baseline {}{}\n",
-            a.dir.display(),
-            traces.len(),
-            path.display(),
-            if base.harness_version != current.harness_version {
-                format!(" (saved by leakbench {})", base.harness_version)
-            } else {
-                String::new()
-            }
-        );
-        print!("{}", regress::render(&cmp));
-        if cmp.regressed() {
-            code = ExitCode::from(1);
-        }
-    }
-    if let Some(path) = &a.save_baseline {
-        leakbench::fsio::write_atomic(path, &current.to_bytes())?;
-        eprintln!(
-            "saved the baseline of {} ({} scenario × detector cells) to {}",
-            a.dir.display(),
-            current.cells.len(),
-            path.display()
-        );
-    }
-    Ok(code)
+    Ok(if o.regressed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {

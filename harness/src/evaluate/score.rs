@@ -20,11 +20,13 @@ use crate::evaluate::detect::Alarm;
 use crate::scenario::{LeakClass, Role};
 use crate::stats;
 use crate::trace::Trace;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Spelled `TP`, `FN`, `FP`, `TN`, `NA` everywhere: in `scores.csv`, in saved baselines, in
+/// [`fmt::Display`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Outcome {
     #[serde(rename = "TP")]
     Tp,
