@@ -83,8 +83,9 @@ enum Cmd {
     /// Builds the fixtures, runs every scenario (leaks, twins, hard negatives) for --reps
     /// repetitions, --jobs at a time, scores the traces with every detector, and writes
     /// scores.csv, summary.json, plots/ and report.md / report.html into a new run directory
-    /// under results/, whose path it prints last. Ctrl-C keeps what finished; complete it
-    /// with `leakbench run --resume DIR`, then `leakbench replay DIR` and `leakbench plot DIR`.
+    /// under results/; prints a results table, and the run directory's path last. Takes the
+    /// same flags as `run`. Ctrl-C keeps what finished; `leakbench run-all --resume DIR`
+    /// completes, scores and reports it.
     ///   leakbench run-all                        the default matrix (a few minutes)
     ///   leakbench run-all --reps 1 goroutine-abandoned-sender goroutine-abandoned-sender-fixed
     #[command(verbatim_doc_comment)]
@@ -128,21 +129,34 @@ enum Cmd {
     ///   leakbench merge a b --out merged
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
+    /// Compare two scored runs cell by cell, as benchstat compares benchmarks.
+    ///
+    /// For every scenario × detector: leaks caught, false alarms and median latency in
+    /// RUN_A and RUN_B, and how B differs: a change only where Fisher's exact test (counts)
+    /// or a two-sided Mann-Whitney U test (latencies) gives p <= --alpha, else `~` with the
+    /// p-value and sample sizes. Says so when the repetitions are too few for any test to
+    /// reach --alpha.
+    ///   leakbench compare results/run-old results/run-new
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
 }
 
+/// The flags `run` and `run-all` share, with the same defaults.
 #[derive(Args, Debug)]
-struct RunArgs {
-    /// Scenario names (see `leakbench list`) or paths to scenario files. None: all.
+struct MatrixArgs {
+    /// Scenario names (see `leakbench list`), paths to scenario files, globs over names
+    /// (quoted: 'goroutine-*') or leak classes (`map`: its leaks, twins and hard negatives).
+    /// None: all.
     #[arg(value_name = "SCENARIO")]
     scenarios: Vec<String>,
     /// Repetitions per scenario (the seed of repetition k is the scenario's seed + k).
-    /// Default: 1.
-    #[arg(long, value_name = "N", conflicts_with = "resume")]
-    reps: Option<u32>,
+    #[arg(long, default_value_t = RUN_REPS, value_name = "N", conflicts_with = "resume")]
+    reps: u32,
     /// Run directory. Default: results/run-<UTC date>-<time>.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Fixtures recorded at once. Each fixture's workload is light; sampling is cheap.
+    /// Fixtures recorded at once. Fixtures are mostly idle between samples, so more of them
+    /// than cores fit.
     #[arg(long, short = 'j', default_value_t = RUN_JOBS, value_name = "N")]
     jobs: usize,
     /// Run only slice I of N of the scenario × repetition matrix (deterministic), e.g. 1/2.
@@ -155,9 +169,58 @@ struct RunArgs {
     /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
     #[arg(long, conflicts_with = "resume")]
     no_goroutineleak: bool,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+/// Copies of the scores in the formats hyperfine exports, byte-identical to the run
+/// directory's own files.
+#[derive(Args, Debug, Default)]
+struct ExportArgs {
+    /// Also write the aggregates (summary.json) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+    /// Also write every scored row (scores.csv) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<PathBuf>,
+    /// Also write the summary tables (summary.md) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_markdown: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    fn request(&self) -> rec::Exports {
+        rec::Exports {
+            json: self.export_json.clone(),
+            csv: self.export_csv.clone(),
+            markdown: self.export_markdown.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    matrix: MatrixArgs,
     /// Record only; score later with `leakbench replay DIR`.
     #[arg(long)]
     no_score: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// The base run (scored: it has scores.csv).
+    #[arg(value_name = "RUN_A")]
+    a: PathBuf,
+    /// The run compared with it.
+    #[arg(value_name = "RUN_B")]
+    b: PathBuf,
+    /// Significance level of both tests.
+    #[arg(long, default_value_t = leakbench::present::compare::ALPHA, value_name = "P")]
+    alpha: f64,
+    /// Print Markdown tables instead of aligned text.
+    #[arg(long)]
+    markdown: bool,
 }
 
 #[derive(Args, Debug)]
@@ -213,25 +276,12 @@ struct OverheadArgs {
     harness_window: Option<f64>,
 }
 
-use leakbench::app::record::{RUN_ALL_JOBS, RUN_ALL_REPS, RUN_JOBS};
+use leakbench::app::record::{RUN_JOBS, RUN_REPS};
 
 #[derive(Args, Debug)]
 struct RunAllArgs {
-    /// Scenario names or paths to scenario files. None: all.
-    #[arg(value_name = "SCENARIO")]
-    scenarios: Vec<String>,
-    /// Repetitions per scenario.
-    #[arg(long, default_value_t = RUN_ALL_REPS, value_name = "N")]
-    reps: u32,
-    /// Fixtures recorded at once.
-    #[arg(long, short = 'j', default_value_t = RUN_ALL_JOBS, value_name = "N")]
-    jobs: usize,
-    /// Run directory. Default: results/run-<UTC date>-<time>.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
-    #[arg(long)]
-    no_goroutineleak: bool,
+    #[command(flatten)]
+    matrix: MatrixArgs,
 }
 
 #[derive(Args, Debug)]
@@ -243,6 +293,8 @@ struct ReplayArgs {
     /// The run's scores.csv and summaries then cover only these.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
+    #[command(flatten)]
+    export: ExportArgs,
 }
 
 #[derive(Args, Debug)]
@@ -334,7 +386,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::RunAll(a) => cmd_run_all(g, a),
         Cmd::Replay(a) => {
             let specs = rec::detectors_named(&a.detectors)?;
-            print_scored(&a.dir, &rec::score(&a.dir, &specs)?, specs.len());
+            let scored = rec::score(&a.dir, &specs)?;
+            a.export.request().write(&a.dir)?;
+            print_scored(&a.dir, &scored, specs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Compare(a) => {
+            use leakbench::present::compare;
+            if !(a.alpha > 0.0 && a.alpha < 1.0) {
+                return Err(BadInput(format!(
+                    "--alpha {}: must be in (0, 1) (fix: e.g. --alpha 0.05)",
+                    a.alpha
+                ))
+                .into());
+            }
+            let c = compare::compare_dirs(&a.a, &a.b, a.alpha)?;
+            print!("{}", compare::render(&c, &a.a, &a.b, a.alpha, a.markdown));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Plot(a) => {
@@ -354,11 +421,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The results table on stdout (as hyperfine prints its results), then where the files are.
 fn print_scored(
     dir: &std::path::Path,
     r: &leakbench::evaluate::replay::ReplaySummary,
     detectors: usize,
 ) {
+    print!(
+        "{}",
+        leakbench::present::console::results(&r.summary).text()
+    );
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
@@ -369,30 +441,44 @@ fn print_scored(
     );
 }
 
-fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let ws = g.workspace()?;
-    let req = rec::RunRequest {
-        scenarios: a.scenarios,
-        reps: a.reps,
-        out: a.out,
-        jobs: a.jobs,
-        shard: a.shard,
-        resume: a.resume,
-        no_goroutineleak: a.no_goroutineleak,
-        no_score: a.no_score,
-    };
-    let out = app::fixture_runtime()?.block_on(rec::run(&ws, req, &progress()))?;
-    for line in rec::recorded_lines(&out.recorded) {
+impl MatrixArgs {
+    fn request(self, no_score: bool) -> rec::RunRequest {
+        rec::RunRequest {
+            exports: self.export.request(),
+            scenarios: self.scenarios,
+            reps: self.reps,
+            out: self.out,
+            jobs: self.jobs,
+            shard: self.shard,
+            resume: self.resume,
+            no_goroutineleak: self.no_goroutineleak,
+            no_score,
+        }
+    }
+}
+
+/// Says what a recording did and, if it was interrupted, how to finish it (exit 130).
+fn report_recorded(r: &leakbench::record::run::RunReport, then: &str) -> Option<ExitCode> {
+    for line in rec::recorded_lines(r) {
         eprintln!("{line}");
     }
-    let dir = &out.recorded.dir;
-    if out.recorded.interrupted {
+    r.interrupted.then(|| {
         eprintln!(
-            "interrupted: finish with `leakbench run --resume {}`",
-            dir.display()
+            "interrupted: finish with `leakbench {then} --resume {}`",
+            r.dir.display()
         );
-        return Ok(ExitCode::from(130));
+        ExitCode::from(130)
+    })
+}
+
+fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let ws = g.workspace()?;
+    let req = a.matrix.request(a.no_score);
+    let out = app::fixture_runtime()?.block_on(rec::run(&ws, req, &progress()))?;
+    if let Some(code) = report_recorded(&out.recorded, "run") {
+        return Ok(code);
     }
+    let dir = &out.recorded.dir;
     if let Some(scored) = &out.scored {
         print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
     }
@@ -402,32 +488,22 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     let ws = g.workspace()?;
-    let req = rec::RunAllRequest {
-        scenarios: a.scenarios,
-        reps: a.reps,
-        jobs: a.jobs,
-        out: a.out,
-        no_goroutineleak: a.no_goroutineleak,
-    };
+    let req = a.matrix.request(false);
     let out = app::fixture_runtime()?.block_on(rec::run_all(&ws, req, &progress()))?;
-    for line in rec::recorded_lines(&out.recorded) {
-        eprintln!("{line}");
+    if let Some(code) = report_recorded(&out.recorded, "run-all") {
+        return Ok(code);
     }
     let dir = &out.recorded.dir;
-    let Some(report) = &out.report else {
+    if let (Some(scored), Some(report)) = (&out.scored, &out.report) {
+        print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
         eprintln!(
-            "interrupted: finish with `leakbench run --resume {0}`, then `leakbench replay {0}` and `leakbench plot {0}`",
-            dir.display()
+            "{} repetitions recorded, scored and reported in {:.0} s",
+            out.recorded.ends.len(),
+            out.elapsed.as_secs_f64()
         );
-        return Ok(ExitCode::from(130));
-    };
-    eprintln!(
-        "{} repetitions recorded, scored and reported in {:.0} s",
-        out.recorded.ends.len(),
-        out.elapsed.as_secs_f64()
-    );
-    eprintln!("report: {}", report.report_md.display());
-    eprintln!("        {}", report.report_html.display());
+        eprintln!("report: {}", report.report_md.display());
+        eprintln!("        {}", report.report_html.display());
+    }
     println!("{}", dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -266,6 +266,37 @@ fn binomial(n: u64, k: u64) -> u64 {
     c
 }
 
+/// Two-sided Mann-Whitney U test that `x` and `y` differ in location: twice the smaller
+/// one-sided p-value, at most 1. `None` if either sample is empty.
+pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
+    let up = mann_whitney_greater(x, y)?.p;
+    let down = mann_whitney_greater(y, x)?.p;
+    Some((2.0 * up.min(down)).min(1.0))
+}
+
+/// Fisher's exact test on the 2×2 table `[[a, b], [c, d]]` (successes and failures of two
+/// samples), two-sided: the probability, with the margins fixed, of a table at most as likely
+/// as the one seen. 1 for an empty table.
+pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> f64 {
+    let (row1, col1, n) = (a + b, a + c, a + b + c + d);
+    if n == 0 {
+        return 1.0;
+    }
+    let ln_choose = |n: u64, k: u64| ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k);
+    // P(X = x): hypergeometric, x successes in the first sample.
+    let p =
+        |x: u64| (ln_choose(col1, x) + ln_choose(n - col1, row1 - x) - ln_choose(n, row1)).exp();
+    let lo = row1.saturating_sub(n - col1);
+    let hi = row1.min(col1);
+    let seen = p(a);
+    let total: f64 = (lo..=hi).map(p).filter(|q| *q <= seen * (1.0 + 1e-7)).sum();
+    total.min(1.0)
+}
+
+fn ln_factorial(n: u64) -> f64 {
+    (2..=n).map(|k| (k as f64).ln()).sum()
+}
+
 /// Upper tail of the standard normal, `P(Z ≥ z)`.
 pub fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
@@ -295,6 +326,26 @@ pub fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fisher_exact_matches_known_tables() {
+        // R: fisher.test(matrix(c(3,0,0,3),2))$p.value = 0.1
+        assert!((fisher_exact(3, 0, 0, 3) - 0.1).abs() < 1e-9);
+        // R: fisher.test(matrix(c(1,9,11,3),2))$p.value = 0.002759... (rows 1 11 / 9 3)
+        assert!((fisher_exact(1, 11, 9, 3) - 0.002_759_6).abs() < 1e-6);
+        assert!((fisher_exact(2, 1, 2, 1) - 1.0).abs() < 1e-9);
+        assert_eq!(fisher_exact(0, 0, 0, 0), 1.0);
+    }
+
+    #[test]
+    fn two_sided_mann_whitney_is_symmetric_and_bounded() {
+        let (a, b) = ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        let p = mann_whitney_two_sided(&a, &b).unwrap();
+        assert_eq!(p, mann_whitney_two_sided(&b, &a).unwrap());
+        assert!((p - 0.1).abs() < 1e-9, "{p}"); // 2 × 1/20
+        assert_eq!(mann_whitney_two_sided(&a, &a).unwrap(), 1.0);
+        assert!(mann_whitney_two_sided(&a, &[]).is_none());
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol

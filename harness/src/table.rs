@@ -4,7 +4,10 @@
 //! `overhead.md` ([`crate::overhead`]) and the report's tables ([`crate::present::report`],
 //! which also draws them as HTML from the same fields).
 //!
-//! Owns the Markdown table syntax only; the cells arrive formatted (numbers, units, `–`).
+//! [`Table::text`] writes the same table as aligned plain text for terminals (the results
+//! table `run`, `run-all`, `replay` and `compare` print).
+//!
+//! Owns the Markdown and plain-text table syntax only; the cells arrive formatted (numbers, units, `–`).
 //! Must not know what the columns mean.
 
 use std::fmt::Write;
@@ -60,6 +63,47 @@ impl Table {
         }
         out
     }
+
+    /// The same table as plain text for a terminal: columns padded to their widest cell
+    /// (counted in characters), numbers right-aligned, two spaces between columns, a rule of
+    /// `─` under the header. Trailing spaces are trimmed.
+    pub fn text(&self) -> String {
+        let cols = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.head.len()])
+            .max()
+            .unwrap_or(0);
+        let mut width = vec![0usize; cols];
+        for r in self.rows.iter().chain([&self.head]) {
+            for (i, c) in r.iter().enumerate() {
+                width[i] = width[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = (0..cols)
+                .map(|i| {
+                    let c = cells.get(i).map_or("", String::as_str);
+                    let pad = " ".repeat(width[i] - c.chars().count());
+                    if self.is_right(i) {
+                        format!("{pad}{c}")
+                    } else {
+                        format!("{c}{pad}")
+                    }
+                })
+                .collect();
+            format!("{}\n", padded.join("  ").trim_end())
+        };
+        let mut out = line(&self.head);
+        let total = width.iter().sum::<usize>() + 2 * cols.saturating_sub(1);
+        out.push_str(&"─".repeat(total));
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&line(r));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +120,16 @@ mod tests {
             "| name | n | note |\n|---|---:|---|\n| a\\|b | 1 |  |\n| c | 22 | ok |\n"
         );
         assert_eq!(Table::new(["x"]).markdown(), "| x |\n|---|\n");
+    }
+
+    #[test]
+    fn text_pads_columns_and_right_aligns_numbers() {
+        let mut t = Table::new(["detector", "recall"]).right_aligned(&[false, true]);
+        t.push(vec!["cusum".into(), "100%".into()]);
+        t.push(vec!["goroutineleak".into(), "5%".into()]);
+        assert_eq!(
+            t.text(),
+            "detector       recall\n─────────────────────\ncusum            100%\ngoroutineleak      5%\n"
+        );
     }
 }

@@ -30,6 +30,8 @@ pub struct ReplaySummary {
     pub na: usize,
     /// The files written.
     pub written: Vec<PathBuf>,
+    /// The aggregates written to `summary.json`, for a caller that shows them.
+    pub summary: score::Summary,
 }
 
 /// Runs every detector in `specs` (made with `params`) over every trace and scores the first
@@ -93,6 +95,7 @@ pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result
         rows: rows.len(),
         na: summary.na,
         written,
+        summary,
     })
 }
 
