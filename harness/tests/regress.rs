@@ -5,7 +5,7 @@
 
 use crate::replay_gate::{current_scores, expected_path, run_dir};
 use crate::support::leakbench;
-use leakbench::evaluate::detect::{self, Alarm, Detector, DetectorSpec, Params, Watched};
+use leakbench::evaluate::detect::{self, Alarm, Detector, DetectorSpec, Params};
 use leakbench::evaluate::regress::{self, Baseline, Direction, Tolerance};
 use leakbench::evaluate::replay;
 use leakbench::evaluate::score::Outcome;
@@ -35,12 +35,6 @@ struct Weakened {
 }
 
 impl Detector for Weakened {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn watches(&self) -> Watched {
-        self.inner.watches()
-    }
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let real = self.inner.observe(s);
         match self.how {

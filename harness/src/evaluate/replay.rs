@@ -44,9 +44,7 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
         let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
         for spec in specs {
             let alarm = scorable
-                .then(|| {
-                    detect::first_alarm((spec.make)(params), &t.samples, t.meta.scenario.warmup_s)
-                })
+                .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
             let bound = *oracle_s.entry(spec.watches).or_insert_with(|| {
                 (scorable && t.meta.scenario.truth.leaking)

@@ -126,7 +126,7 @@ pub fn score_row(
     let onset_s = trace.onset_s();
     let mut row = ScoreRow {
         scenario: sc.name.clone(),
-        class: sc.class,
+        class: sc.truth.class,
         role: sc.role(),
         leaking: sc.truth.leaking,
         detector: detector.to_string(),
@@ -167,7 +167,7 @@ pub fn score_row(
                     .as_deref()
                     .is_some_and(|s| sc.site_regex().is_match(s)),
             );
-            row.class_ok = Some(a.class == Some(sc.class));
+            row.class_ok = Some(a.class == Some(sc.truth.class));
             Outcome::Tp
         }
         (false, _, Some(_)) => Outcome::Fp,

@@ -77,11 +77,8 @@ pub fn sweep(traces: &[Trace], specs: &[DetectorSpec], scales: &[f64]) -> Vec<Sw
             let rows: Vec<ScoreRow> = scorable
                 .iter()
                 .map(|t| {
-                    let alarm = detect::first_alarm(
-                        (spec.make)(&params),
-                        &t.samples,
-                        t.meta.scenario.warmup_s,
-                    );
+                    let alarm =
+                        detect::first_alarm(spec, &params, &t.samples, t.meta.scenario.warmup_s);
                     score::score_row(t, spec.name, alarm.as_ref(), None)
                 })
                 .collect();

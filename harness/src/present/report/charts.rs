@@ -63,7 +63,11 @@ pub fn scenarios(v: &RunView) -> Vec<Scenario> {
     }
     let mut out: Vec<Scenario> = by_name.into_values().collect();
     out.sort_by(|a, b| {
-        (a.class, role_rank(a.role()), &a.name).cmp(&(b.class, role_rank(b.role()), &b.name))
+        (a.truth.class, role_rank(a.role()), &a.name).cmp(&(
+            b.truth.class,
+            role_rank(b.role()),
+            &b.name,
+        ))
     });
     out
 }
@@ -173,7 +177,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         .collect();
     let onset = t.onset_s();
     let mut sub = vec![
-        format!("class {}", sc.class),
+        format!("class {}", sc.truth.class),
         sc.role().to_string(),
         match onset {
             Some(o) => format!("measured onset {} s", tick(o)),
@@ -201,7 +205,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         end_s,
         warmup_s: sc.warmup_s,
         onset_s: onset,
-        panels: panels::timeline_panels(sc.class, &t.samples),
+        panels: panels::timeline_panels(sc.truth.class, &t.samples),
         alarms,
     }
 }

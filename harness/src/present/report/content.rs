@@ -397,7 +397,7 @@ fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
         .filter_map(|t| t.onset_s())
         .collect();
     let mut facts = vec![
-        format!("class **{}**", sc.class),
+        format!("class **{}**", sc.truth.class),
         format!("**{}**", sc.role()),
         format!("fixture `{}`", sc.fixture),
         format!(
