@@ -142,7 +142,7 @@ impl Workspace {
                     if is_glob {
                         glob_match(a, &s.name)
                     } else {
-                        Some(s.class) == class
+                        Some(s.truth.class) == class
                     }
                 })
                 .map(|s| s.name.clone())
@@ -218,7 +218,7 @@ mod tests {
         assert!(by_glob.iter().all(|s| s.name.starts_with("goroutine-")));
         let (by_class, _) = ws.select(&["map".into()], None).unwrap();
         assert!(!by_class.is_empty());
-        assert!(by_class.iter().all(|s| s.class.as_str() == "map"));
+        assert!(by_class.iter().all(|s| s.truth.class.as_str() == "map"));
         let e = ws.select(&["nothing-*".into()], None).unwrap_err();
         assert!(crate::bad_input::is_bad_input(&e), "{e}");
     }
