@@ -23,6 +23,10 @@ pub const WATCHDOG_PERIOD: Duration = Duration::from_millis(100);
 /// How long a fixture has to print its readiness line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a fixture has to exit after SIGTERM at the end of a completed repetition, before
+/// its group is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// A probe may take most of an interval but not more, so ticks stay on schedule; at least
 /// 200 ms (a loaded machine), at most 5 s (a hung fixture must not stall a long interval).
 pub fn probe_timeout(interval: Duration) -> Duration {
@@ -188,7 +192,7 @@ pub async fn record(
         sample_loop(plan, &mut fixture, &mut writer, &mut interrupt, on_sample).await?;
     let ended_s = fixture.now_s();
     if status == EndStatus::Completed {
-        fixture.stop(Duration::from_secs(2)).await;
+        fixture.stop(STOP_GRACE).await;
     } else {
         fixture.kill();
     }
