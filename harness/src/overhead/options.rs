@@ -107,6 +107,8 @@ pub struct OverheadOptions {
     pub scale_gap_s: f64,
     /// Fixtures sampled at once in the harness study.
     pub harness_fixtures: usize,
+    /// How long each phase of the harness study runs its fixtures after readiness (the
+    /// repetitions' `duration_s`); longer than its 1 s interval.
     pub harness_window_s: f64,
     #[serde(skip)]
     pub go: PathBuf,

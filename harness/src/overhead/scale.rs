@@ -100,7 +100,8 @@ async fn wait_goroutines(p: &Prober, n: u64) -> anyhow::Result<()> {
 }
 
 /// A window of the scale study ([`window::measure`]), bracketed by pause snapshots taken
-/// after its edges.
+/// after its edges. A probed window ends at the first tick at or after `len`, so it can run up
+/// to one `gap` longer than an unprobed one: [`scale_row`] scales A to B's length.
 async fn scale_window(
     reader: &Prober,
     pid: u32,

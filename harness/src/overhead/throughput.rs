@@ -27,7 +27,7 @@ const WORK_READ_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ThroughputRow {
     pub fixture: String,
-    /// Probe set name ([`PROBE_SET_NAMES`]).
+    /// Probe set name ([`super::PROBE_SET_NAMES`]).
     pub probe_set: String,
     pub interval_s: f64,
     pub rep: u32,
@@ -47,7 +47,7 @@ pub struct ThroughputRow {
     pub fixture_cpu_s_unsampled: Option<f64>,
     pub fixture_cpu_s_sampled: Option<f64>,
     /// Ops per second of fixture CPU time, both ways, and their ratio: the lost work without
-    /// the noise of other processes taking the fixture's core (see [`WorkWindow::ops_per_cpu_s`]).
+    /// the noise of other processes taking the fixture's core (see [`measure::WorkWindow::ops_per_cpu_s`]).
     pub ops_per_cpu_s_unsampled: Option<f64>,
     pub ops_per_cpu_s_sampled: Option<f64>,
     pub cpu_ratio: Option<f64>,
