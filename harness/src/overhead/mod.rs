@@ -63,7 +63,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How long a fixture has to print its readiness line: the sampler's, plus slack, since a
+/// How long a fixture has to print its readiness line: the recorder's, plus slack, since a
 /// study starts fixtures back to back on a machine it keeps busy.
 const READY_TIMEOUT: Duration =
     crate::record::repetition::READY_TIMEOUT.saturating_add(Duration::from_secs(5));
