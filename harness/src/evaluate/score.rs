@@ -109,7 +109,7 @@ pub fn unscorable(trace: &Trace) -> Option<String> {
     match &trace.end {
         None => Some("repetition unfinished (no end.json)".to_string()),
         Some(e) if !e.status.scorable() => {
-            Some(format!("repetition ended {:?}: {}", e.status, e.reason))
+            Some(format!("repetition ended {}: {}", e.status, e.reason))
         }
         Some(_) => None,
     }

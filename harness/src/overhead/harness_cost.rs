@@ -181,7 +181,7 @@ async fn record_all(plans: &[RepPlan]) -> anyhow::Result<u64> {
         let end = end?;
         if end.status != EndStatus::Completed {
             anyhow::bail!(
-                "harness study: repetition {} ended {:?}: {} (its files are in {})",
+                "harness study: repetition {} ended {}: {} (its files are in {})",
                 p.rep,
                 end.status,
                 end.reason,
