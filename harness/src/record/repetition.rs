@@ -96,6 +96,9 @@ impl RepPlan {
 /// starts while they run would look like an alarm before the onset).
 pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     let mut s = Sample::default();
+    if set.goleak {
+        p.goleak_start(); // runs beside the ticks: see probe::GoleakSlot
+    }
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
         maybe(set.truth, p.truth()),
@@ -111,6 +114,12 @@ pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     s.goroutines = keep("goroutine", goroutines, &mut missing);
     s.heap = keep("heap", heap, &mut missing);
     s.goroutine_leak = keep("goroutineleak", leak, &mut missing);
+    let goleak = if set.goleak {
+        p.goleak_take().await
+    } else {
+        None
+    };
+    s.goleak = keep("goleak", goleak, &mut missing);
     if set.proc {
         s.proc_mem = keep("proc", Some(p.proc_mem()), &mut missing);
     }
