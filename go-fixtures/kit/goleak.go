@@ -172,14 +172,17 @@ func parseGoleakItem(item string) (leakedGoroutine, error) {
 	}, nil
 }
 
-// waitReason is the wait reason of a dump header's bracket text: `chan send, 2 minutes`,
-// `select, locked to thread` and (Go 1.26 with the goroutineleak profile, once a leak
-// detection cycle has found the goroutine) `chan send (leaked)` all give `chan send`. The
-// runtime's wait reasons contain no ", " (runtime2.go's waitReasonStrings), so the text up to
-// the first one is the reason. The `(leaked)` mark is another detector's verdict, which
-// goleak's own report must not carry.
+// waitReason is the wait reason of a dump header's bracket text, which the runtime writes
+// (traceback.go, goroutineheader) as the reason, then " (leaked)" (Go 1.26 with the
+// goroutineleak profile, once a leak detection cycle has found the goroutine), " (scan)"
+// (the GC is scanning its stack), then ", N minutes" and ", locked to thread": so
+// `chan send, 2 minutes`, `select, locked to thread` and `chan send (leaked)` give
+// `chan send` and `select`. The runtime's wait reasons contain no ", " (runtime2.go's
+// waitReasonStrings), so the text up to the first one is the reason with its marks. The
+// `(leaked)` mark is another detector's verdict, which goleak's own report must not carry.
 func waitReason(state string) string {
 	state, _, _ = strings.Cut(state, ", ")
+	state = strings.TrimSuffix(state, " (scan)")
 	return strings.TrimSuffix(state, " (leaked)")
 }
 

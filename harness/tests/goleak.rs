@@ -4,12 +4,15 @@
 //! its ticks; the `goleak` detector scores it.
 //!
 //! The scenarios are the benchmark's own files, shortened as in `classes.rs`, at their own
-//! sampling interval (0.5 s: a goleak verdict that finds goroutines takes most of it).
+//! sampling interval (0.5 s: a goleak verdict that finds goroutines takes most of it). The
+//! kit's own Go tests (goleak's report read from a real blocked goroutine) run here too, so
+//! `just test` runs them.
 
 use crate::support::{leakbench, root};
 use leakbench::sample::Sample;
 use leakbench::trace::{self, EndStatus, Trace};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const DURATION_S: f64 = 10.0;
 const ONSET_S: f64 = 4.0;
@@ -79,15 +82,19 @@ fn goleak_is_silent_on_twins_and_names_the_leak_after_its_onset() {
     };
 
     // Twins: nothing, at every verdict over the whole run. When goleak finds nothing it
-    // answers within milliseconds, so most samples carry a verdict.
+    // answers within milliseconds, so most samples carry a verdict (34 of 40 in a 20 s run
+    // here; a quarter, and one in the last quarter of the run, leave room for a loaded
+    // machine).
     for twin in &names[1..] {
         let t = by_name(twin);
         let v = verdicts(t);
+        let last_quarter = t.samples[t.samples.len() * 3 / 4].t;
         assert!(
-            v.len() * 2 >= t.samples.len(),
-            "{twin}: {} verdicts in {} samples",
+            v.len() * 4 >= t.samples.len() && v.last().is_some_and(|s| s.t >= last_quarter),
+            "{twin}: {} verdicts in {} samples, the last at {:?} s",
             v.len(),
-            t.samples.len()
+            t.samples.len(),
+            v.last().map(|s| s.t)
         );
         for s in &v {
             assert_eq!(goleak_count(s), 0, "{twin} at {} s: {:?}", s.t, s.goleak);
@@ -128,8 +135,9 @@ fn goleak_is_silent_on_twins_and_names_the_leak_after_its_onset() {
     );
 
     // The sampler keeps its ticks with goleak on: verdicts run beside them, so while each one
-    // takes most of an interval, samples still come one interval apart, and a verdict lands
-    // at least every third sample.
+    // takes most of an interval, samples still come one interval apart. Verdicts keep coming:
+    // every other sample here (each takes 0.45 s); at least one every 3 s (6 samples) under
+    // load, when a verdict's 21 stack dumps wait for the CPU.
     let interval = t.meta.scenario.interval_s;
     let mut gaps: Vec<f64> = t.samples.windows(2).map(|w| w[1].t - w[0].t).collect();
     gaps.sort_by(f64::total_cmp);
@@ -141,7 +149,7 @@ fn goleak_is_silent_on_twins_and_names_the_leak_after_its_onset() {
     let after: Vec<&Sample> = t.samples.iter().filter(|s| s.t > v[first].t).collect();
     let with = after.iter().filter(|s| s.goleak.is_some()).count();
     assert!(
-        with * 3 >= after.len(),
+        with * 6 >= after.len(),
         "{with} verdicts in {} samples after the first report",
         after.len()
     );
@@ -169,4 +177,19 @@ fn goleak_is_silent_on_twins_and_names_the_leak_after_its_onset() {
         );
     }
     assert_eq!(seen, names.len());
+}
+
+#[test]
+fn the_kits_go_tests_pass() {
+    let o = Command::new("go")
+        .args(["test", "-count=1", "./kit/"])
+        .current_dir(root().join("go-fixtures"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "go test ./kit/:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

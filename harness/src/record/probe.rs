@@ -1,5 +1,6 @@
 //! Probes: one read of one source of a running fixture (a pprof profile, the kit's JSON
-//! endpoints, `/proc`). Each returns its part of a [`Sample`] or a one-line reason.
+//! endpoints, `/proc`). Each returns its part of a [`Sample`](crate::sample::Sample) or a
+//! one-line reason.
 //!
 //! Owns the HTTP client (every call has a timeout, every body a size bound), the `/proc`
 //! parser, the reading of the kit's goleak report, and the one goleak request a prober may

@@ -90,14 +90,16 @@ impl RepPlan {
     }
 }
 
-/// Takes every probe in `set` once, concurrently. Failures become [`Missing`] entries.
+/// Takes every probe in `set` once, concurrently (goleak's verdict, which may take longer than
+/// an interval, only if one has finished: [`crate::record::probe::GoleakSlot`]). Failures
+/// become [`Missing`] entries.
 /// The sample is stamped when its last probe answered: the data describe the process up to
 /// then, so an alarm can never precede its evidence (stamped before the probes, a leak that
 /// starts while they run would look like an alarm before the onset).
 pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     let mut s = Sample::default();
     if set.goleak {
-        p.goleak_start(); // runs beside the ticks: see probe::GoleakSlot
+        p.goleak_start();
     }
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
