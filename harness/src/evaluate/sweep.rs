@@ -18,8 +18,8 @@ use crate::evaluate::score::{self, ScoreRow};
 use crate::trace::Trace;
 use serde::Deserialize;
 
-/// `sweep.csv`, in the run directory.
-pub const SWEEP_CSV: &str = "sweep.csv";
+/// `sweep.csv`: named by [`crate::run_dir`], which owns the run directory's layout.
+pub use crate::run_dir::SWEEP_CSV;
 
 /// Threshold scales swept: powers of 2 from 1/16 to 16. Wide on purpose: the robust detectors'
 /// leaks sit far above their slope floors, so a narrow sweep shows nothing.

@@ -185,7 +185,7 @@ async fn record_all(plans: &[RepPlan]) -> anyhow::Result<u64> {
                 p.rep,
                 end.status,
                 end.reason,
-                p.dir().display()
+                p.dir().path().display()
             );
         }
         samples += end.samples;

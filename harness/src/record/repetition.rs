@@ -9,9 +9,10 @@ use crate::record::fixture_build::{BuiltFixture, GoToolchain};
 use crate::record::launch::{self, Fixture, LaunchError, LaunchSpec};
 use crate::record::probe::{ProbeSet, Prober};
 use crate::record::ticker::{Pace, Tick, Ticker};
+use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
 use crate::sample::{Missing, Sample};
 use crate::scenario::Scenario;
-use crate::trace::{rep_dir, EndStatus, RepEnd, RepMeta, TraceWriter, TRACE_FORMAT};
+use crate::trace::{EndStatus, RepEnd, RepMeta, TraceWriter};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -47,8 +48,8 @@ pub struct RepPlan {
 }
 
 impl RepPlan {
-    pub fn dir(&self) -> PathBuf {
-        rep_dir(&self.run_dir, &self.scenario.name, self.rep)
+    pub fn dir(&self) -> RepDir {
+        RunDir::new(&self.run_dir).rep(&self.scenario.name, self.rep)
     }
 
     /// The fixture's environment beyond the harness's own: the scenario's `env`, plus
@@ -72,7 +73,7 @@ impl RepPlan {
             program: self.fixture.path.clone(),
             args: self.scenario.fixture_args(self.rep),
             env: self.env(),
-            log_path: self.dir().join("fixture.log"),
+            log_path: self.dir().fixture_log(),
             ready_timeout: READY_TIMEOUT,
         }
     }
@@ -309,7 +310,7 @@ fn test_fault(writer: &TraceWriter) -> Result<(), crate::fsio::FsError> {
     if after("LEAKBENCH_TEST_ERROR_AFTER_SAMPLES") {
         return Err(crate::fsio::FsError::new(
             "could not append to (LEAKBENCH_TEST_ERROR_AFTER_SAMPLES)",
-            &writer.dir().join("trace.jsonl"),
+            &writer.dir().trace_jsonl(),
             std::io::Error::other("failing on purpose"),
         ));
     }
