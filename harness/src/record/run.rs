@@ -430,21 +430,6 @@ fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<(
     })
 }
 
-/// [`RunDir::load_info`] for a path: the CLI's call until it holds a [`RunDir`] itself.
-pub fn load_info(run_dir: &Path) -> anyhow::Result<RunInfo> {
-    Ok(RunDir::new(run_dir).load_info()?)
-}
-
-/// The scenarios of an existing run, from its traces' metadata (for `--resume`).
-pub fn scenarios_of(run_dir: &Path) -> anyhow::Result<Vec<Scenario>> {
-    let mut out: BTreeMap<String, Scenario> = BTreeMap::new();
-    for rep in RunDir::new(run_dir).reps()? {
-        let meta = trace::load_meta(&rep)?;
-        out.insert(meta.scenario.name.clone(), meta.scenario);
-    }
-    Ok(out.into_values().collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
