@@ -186,10 +186,18 @@ impl Chart for Heatmap {
                 let ink = super::ink_on(bg);
                 let f = |px| colored(anchored(font(px), HPos::Center, VPos::Center), ink);
                 if frac.is_empty() {
-                    area.draw(&Text::new(text, (x + CELL_W / 2, y + CELL_H / 2), f(CELL_TEXT)))?;
+                    area.draw(&Text::new(
+                        text,
+                        (x + CELL_W / 2, y + CELL_H / 2),
+                        f(CELL_TEXT),
+                    ))?;
                 } else {
                     area.draw(&Text::new(text, (x + CELL_W / 2, y + 11), f(CELL_TEXT)))?;
-                    area.draw(&Text::new(frac, (x + CELL_W / 2, y + CELL_H - 10), f(SMALL)))?;
+                    area.draw(&Text::new(
+                        frac,
+                        (x + CELL_W / 2, y + CELL_H - 10),
+                        f(SMALL),
+                    ))?;
                 }
             }
         }
@@ -237,7 +245,11 @@ impl Heatmap {
         let lines = self.legend_note();
         let n = lines.len() as i32;
         for (k, line) in lines.into_iter().enumerate() {
-            area.draw(&Text::new(line, (PAD, y + k as i32 * LEGEND_LINE), f.clone()))?;
+            area.draw(&Text::new(
+                line,
+                (PAD, y + k as i32 * LEGEND_LINE),
+                f.clone(),
+            ))?;
         }
         let y = y + n * LEGEND_LINE + 8;
         let (bar_x, bar_w, bar_h) = (PAD, 240, 14);
@@ -370,7 +382,10 @@ mod tests {
         assert_eq!(links.len(), 1, "only the first row links");
         assert_eq!(links[0].href, "scenarios/leak-a.html");
         let overlay = crate::present::plot::link_overlay(&t);
-        assert!(overlay.starts_with("<a href=\"scenarios/leak-a.html\">"), "{overlay}");
+        assert!(
+            overlay.starts_with("<a href=\"scenarios/leak-a.html\">"),
+            "{overlay}"
+        );
         assert!(ratio_color(1.0).2 > ratio_color(50.0).2, "longer is darker");
         assert_eq!(ratio_text(0.0183), "0.018");
         assert_eq!(ratio_text(0.29), "0.29");

@@ -5,8 +5,8 @@
 //! and the chart fits a docs column with five classes.
 
 use super::{
-    anchored, colored, font, legend_height, legend_row, text_width, wrap, Chart, ChartOutcome, OutcomeCounts,
-    PlotError, Swatch, INK, MISS, SMALL, TEXT, TITLE,
+    anchored, colored, font, legend_height, legend_row, text_width, wrap, Chart, ChartOutcome,
+    OutcomeCounts, PlotError, Swatch, INK, MISS, SMALL, TEXT, TITLE,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -79,7 +79,10 @@ impl Overhead {
         items
     }
 
-    fn draw_rows<DB: DrawingBackend>(&self, body: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+    fn draw_rows<DB: DrawingBackend>(
+        &self,
+        body: &DrawingArea<DB, Shift>,
+    ) -> Result<(), PlotError> {
         let n = self.rows.len().max(1) as i32;
         let lo = self
             .rows

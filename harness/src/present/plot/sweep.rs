@@ -8,9 +8,9 @@ use super::{
     anchored, font, legend_height, legend_row, tick, wrap, Chart, PlotError, Swatch, GRID, INK,
     SMALL, TEXT, TITLE,
 };
-use plotters::style::text_anchor::{HPos, VPos};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// Recall and false-alarm rate at one threshold scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,10 +72,7 @@ impl Sweep {
             ),
             ("default threshold (1×)".into(), INK, Swatch::Marker),
             (
-                format!(
-                    "false alarms ≤ {}%",
-                    tick(ACCEPTABLE_FALSE_ALARMS * 100.0)
-                ),
+                format!("false alarms ≤ {}%", tick(ACCEPTABLE_FALSE_ALARMS * 100.0)),
                 BAND,
                 Swatch::Box,
             ),
@@ -171,11 +168,12 @@ fn panel<DB: DrawingBackend>(
     if c.points.len() > 1 && c.points.iter().all(|p| Some(xy(p)) == first) {
         // Right of the band, above or below the point, where the point leaves room.
         let (_, y) = first.unwrap_or((0.0, 0.0));
-        let top = if y > 0.5 { 0.3 } else { 0.85 };
+        // Clear of the diagonal: low and right, or high and left.
+        let (x, top) = if y > 0.5 { (0.62, 0.3) } else { (0.36, 0.85) };
         for (k, line) in ["same at", "every scale"].into_iter().enumerate() {
             ch.draw_series(std::iter::once(Text::new(
                 line,
-                (0.6, top - 0.13 * k as f64),
+                (x, top - 0.13 * k as f64),
                 anchored(font(SMALL), HPos::Center, VPos::Center),
             )))?;
         }

@@ -75,7 +75,10 @@ impl Timeline {
 
     /// Room for detector names left of the alarm strip; the panels above indent to align.
     fn y_labels_w(&self) -> u32 {
-        let names = self.alarms.iter().map(|a| text_width(&a.detector, SMALL + 1.0));
+        let names = self
+            .alarms
+            .iter()
+            .map(|a| text_width(&a.detector, SMALL + 1.0));
         names.max().unwrap_or(60).max(PANEL_Y_LABELS_W as i32) as u32 + 16
     }
 

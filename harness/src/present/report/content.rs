@@ -113,7 +113,10 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     d.h(1, "Threshold sweep");
     if v.sweep.is_some() {
         d.p(format!("Every detector has one primary threshold; scaling it trades recall for false alarms. Each panel replays the recorded traces at nine scales of one detector's threshold (1/16× to 16×, no new runs) and plots its recall against its false-alarm rate, ROC-style: up and to the left is better, the diagonal is chance, the triangle is the default threshold used everywhere else in this report, and the shaded band is at most {} false alarms. A detector whose threshold changes nothing is a single point. Raw numbers: [`{SWEEP_CSV}`]({SWEEP_CSV}).", pct(Some(findings::ACCEPTABLE_FALSE_ALARMS))));
-        d.chart(SWEEP, "Recall against false-alarm rate as each detector's threshold is scaled");
+        d.chart(
+            SWEEP,
+            "Recall against false-alarm rate as each detector's threshold is scaled",
+        );
     } else {
         d.p(format!("No threshold sweep: this run directory has no `{SWEEP_CSV}` (it was scored by an older leakbench; `leakbench replay` on it writes one)."));
     }
@@ -217,9 +220,10 @@ fn environment(d: &mut Doc, v: &RunView) {
 
 fn files(d: &mut Doc, v: &RunView, has_overhead: bool) {
     d.h(1, "Files");
+    // `./`: a file to open as it is, not a page of the report (see `doc`).
     let link = |f: &str| {
         if v.dir.join(f).exists() {
-            format!("[`{f}`]({f})")
+            format!("[`{f}`](./{f})")
         } else {
             format!("`{f}`")
         }
@@ -230,7 +234,10 @@ fn files(d: &mut Doc, v: &RunView, has_overhead: bool) {
         format!("{}: recall and false-alarm rate per detector at each threshold scale (the threshold sweep).", link(SWEEP_CSV)),
     ];
     if has_overhead {
-        items.push(format!("{}: the overhead study's rows.", link("overhead.csv")));
+        items.push(format!(
+            "{}: the overhead study's rows.",
+            link("overhead.csv")
+        ));
     }
     items.extend([
         "`plots/`: every chart as SVG and PNG. `leakbench plot DIR` redraws them and this report from the files above and the traces.".into(),
@@ -276,7 +283,9 @@ fn by_detector(d: &mut Doc, v: &RunView, s: &Summary, seen: &Visibility) {
             watched.map(|w| w.to_string()).unwrap_or_default(),
             format!("{} ({})", pct(a.recall), frac(a.tp, leaking(a))),
             match &visible {
-                Some(x) if leaking(x) > 0 => format!("{} ({})", pct(x.recall), frac(x.tp, leaking(x))),
+                Some(x) if leaking(x) > 0 => {
+                    format!("{} ({})", pct(x.recall), frac(x.tp, leaking(x)))
+                }
                 Some(_) => "no such leak".into(),
                 None => "–".into(),
             },

@@ -5,7 +5,7 @@
 //! Inline text is plain, with `backticks` for code, `**` for bold and `[text](href)` for links;
 //! both renderers understand only that. Links are written once, to Markdown pages
 //! (`scenarios/x.md#anchor`); the HTML renderer points a relative `.md` link at the `.html`
-//! page beside it. Headings get the anchors GitHub gives them ([`slug`]), in both formats, so
+//! page beside it, except a link written `./x.md`: a file, not a page (`./summary.md`). Headings get the anchors GitHub gives them ([`slug`]), in both formats, so
 //! one link works in either.
 
 pub use crate::table::Table;
@@ -28,7 +28,9 @@ pub enum Block {
     },
     /// A linked list of the page's level-1 headings (those after it), and their level-2 ones
     /// when `deep`.
-    Contents { deep: bool },
+    Contents {
+        deep: bool,
+    },
     /// A framed box of paragraphs and lists: the findings that open the report.
     Callout(Vec<Block>),
 }
@@ -317,7 +319,10 @@ pub fn esc(s: &str) -> String {
 
 /// A relative link to a Markdown page, pointed at the HTML page beside it.
 fn html_href(href: &str) -> String {
-    let external = href.contains("://") || href.starts_with('#') || href.starts_with("mailto:");
+    let external = href.contains("://")
+        || href.starts_with('#')
+        || href.starts_with("mailto:")
+        || href.starts_with("./");
     let (path, frag) = match href.split_once('#') {
         Some((p, f)) => (p, Some(f)),
         None => (href, None),
@@ -419,7 +424,12 @@ fn inline(s: &str) -> String {
                 let _ = write!(out, "<code>{}</code>", esc(c));
             }
             Span::Link { text, href } => {
-                let _ = write!(out, "<a href=\"{}\">{}</a>", esc(&html_href(href)), inline(text));
+                let _ = write!(
+                    out,
+                    "<a href=\"{}\">{}</a>",
+                    esc(&html_href(href)),
+                    inline(text)
+                );
             }
             Span::Text(t) => {
                 for (k, run) in t.split("**").enumerate() {
@@ -494,7 +504,10 @@ mod tests {
         assert!(h.contains("<td class=\"num\">1/2</td>"));
         assert!(h.contains("<svg id=\"matrix\"></svg>"));
         assert!(h.contains("<h2 id=\"summary\">Summary <a class=\"anchor\" href=\"#summary\""));
-        assert!(h.contains("<li><a href=\"#summary\">Summary</a></li>"), "{h}");
+        assert!(
+            h.contains("<li><a href=\"#summary\">Summary</a></li>"),
+            "{h}"
+        );
         let h = doc().html(|_| None);
         assert!(h.contains("<img src=\"plots/matrix.png\" alt=\"Outcomes\">"));
     }
@@ -517,6 +530,7 @@ mod tests {
         );
         assert_eq!(html_href("../report.md#x"), "../report.html#x");
         assert_eq!(html_href("scores.csv"), "scores.csv");
+        assert_eq!(html_href("./summary.md"), "./summary.md");
         assert_eq!(html_href("https://x.org/a.md"), "https://x.org/a.md");
     }
 }

@@ -72,10 +72,7 @@ pub fn classes<'a>(v: &RunView, s: &'a Summary) -> Vec<ClassVerdict<'a>> {
                 .collect();
             of.sort_by_key(|a| order.iter().position(|d| *d == a.detector));
             let ok: Vec<&Aggregate> = of.iter().copied().filter(|a| acceptable(a)).collect();
-            let top = ok
-                .iter()
-                .filter_map(|a| a.recall)
-                .fold(0.0f64, f64::max);
+            let top = ok.iter().filter_map(|a| a.recall).fold(0.0f64, f64::max);
             let mut best: Vec<&Aggregate> = ok
                 .iter()
                 .copied()
@@ -222,7 +219,10 @@ fn nobody(v: &RunView, s: &Summary) -> String {
     let mut text = if none.is_empty() {
         "**Every leak was found** by at least one detector in at least one repetition.".to_string()
     } else {
-        format!("**Nobody catches** {}: no detector found it in any repetition.", join_and(&none))
+        format!(
+            "**Nobody catches** {}: no detector found it in any repetition.",
+            join_and(&none)
+        )
     };
     if !wolves_only.is_empty() {
         text.push_str(&format!(
@@ -286,6 +286,9 @@ mod tests {
     fn lists_read_as_english() {
         assert_eq!(join_and(&[]), "");
         assert_eq!(join_and(&["a".into()]), "a");
-        assert_eq!(join_and(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+        assert_eq!(
+            join_and(&["a".into(), "b".into(), "c".into()]),
+            "a, b and c"
+        );
     }
 }

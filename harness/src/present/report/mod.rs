@@ -266,7 +266,10 @@ mod tests {
             }
         }
         for stem in &stems[..4] {
-            assert!(md.contains(&format!("(plots/{stem}.png)")), "report.md lacks {stem}");
+            assert!(
+                md.contains(&format!("(plots/{stem}.png)")),
+                "report.md lacks {stem}"
+            );
         }
         assert_eq!(g.charts.len(), 2 * stems.len());
         assert_eq!(html.matches("<svg").count(), 4, "the run's charts inline");
@@ -283,16 +286,27 @@ mod tests {
             assert!(html.contains(&format!("href=\"{}\"", names::scenario_html(&sc.name))));
             let text = std::fs::read_to_string(dir.join(&page)).unwrap();
             assert!(text.contains("](../report.md)"), "{page} links back");
-            for t in view.traces.iter().filter(|t| t.meta.scenario.name == sc.name) {
+            for t in view
+                .traces
+                .iter()
+                .filter(|t| t.meta.scenario.name == sc.name)
+            {
                 let stem = names::timeline_stem(&sc.name, t.meta.rep);
-                assert!(text.contains(&format!("(../plots/{stem}.png)")), "{page}: {stem}");
+                assert!(
+                    text.contains(&format!("(../plots/{stem}.png)")),
+                    "{page}: {stem}"
+                );
             }
-            let page_html = std::fs::read_to_string(dir.join(names::scenario_html(&sc.name))).unwrap();
+            let page_html =
+                std::fs::read_to_string(dir.join(names::scenario_html(&sc.name))).unwrap();
             assert!(page_html.contains("href=\"../report.html\""));
         }
         // Sites are named as functions on the main page; the regex is only on the scenario's.
         assert!(md.contains("`main.sendResult`"), "{md}");
-        assert!(!md.contains(r"main\.sendResult"), "no regex on the main page");
+        assert!(
+            !md.contains(r"main\.sendResult"),
+            "no regex on the main page"
+        );
         // Its leak ran 6.5 s after onset: detectors with a longer trend window are named as
         // possibly limited by the run, detectors without a window are not.
         let caveat = md

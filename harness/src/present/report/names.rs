@@ -35,7 +35,12 @@ pub fn leaking_function(v: &RunView, sc: &Scenario) -> Option<String> {
         .iter()
         .filter(|t| t.meta.scenario.name == sc.name)
         .flat_map(|t| t.samples.iter())
-        .find_map(|s| s.truth.as_ref().map(|t| t.site.clone()).filter(|s| !s.is_empty()));
+        .find_map(|s| {
+            s.truth
+                .as_ref()
+                .map(|t| t.site.clone())
+                .filter(|s| !s.is_empty())
+        });
     reported.or_else(|| (!sc.truth.site.is_empty()).then(|| readable_regex(&sc.truth.site)))
 }
 

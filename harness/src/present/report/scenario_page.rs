@@ -61,7 +61,10 @@ pub fn page(
         root: "../".into(),
         ..Default::default()
     };
-    let mut nav = vec![format!("[← the report]({BACK})"), format!("[all scenarios]({BACK}#scenarios)")];
+    let mut nav = vec![
+        format!("[← the report]({BACK})"),
+        format!("[all scenarios]({BACK}#scenarios)"),
+    ];
     if let Some(p) = prev {
         nav.push(format!("previous: {}", sibling(p)));
     }
