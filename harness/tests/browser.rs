@@ -14,19 +14,6 @@ use std::time::{Duration, Instant};
 
 const CHECKER: &str = include_str!("browser_check.html");
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 fn chromium() -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -101,10 +88,13 @@ fn the_report_renders_in_chromium_without_broken_images_dead_links_or_overflow()
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    copy_dir(
-        &crate::support::root().join("harness/testdata/plot-run"),
-        &dir,
-    );
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(crate::support::root().join("harness/testdata/plot-run"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "copy the committed plot run");
     let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
     let g = leakbench::present::report::generate(&dir, &mp).unwrap();
     // A page with one of each fault, to show the checker catches them.

@@ -32,7 +32,7 @@ pub struct DetectionMatrix {
     pub cells: Vec<Vec<MatrixCell>>,
 }
 
-const CELL_W: i32 = 112;
+const CELL_W: i32 = 104;
 const CELL_H: i32 = 50;
 const HEAD_H: i32 = 30;
 const PAD: i32 = 16;

@@ -34,8 +34,8 @@ pub struct Overhead {
 const ROW_H: u32 = 28;
 const TITLE_H: u32 = 44;
 const FOOT_H: u32 = 70;
-/// Fits a docs column (800 px) at its natural size.
-const WIDTH: u32 = 800;
+/// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
+const WIDTH: u32 = 750;
 const RANGE: RGBColor = RGBColor(0, 114, 178);
 
 impl Chart for Overhead {

@@ -42,7 +42,7 @@ pub struct Sweep {
 }
 
 const COLS: usize = 4;
-const PANEL_W: u32 = 192;
+const PANEL_W: u32 = 178;
 const PANEL_H: u32 = 214;
 const PAD: i32 = 16;
 const CURVE: RGBColor = RGBColor(0, 114, 178);

@@ -52,8 +52,8 @@ pub struct Timeline {
     pub alarms: Vec<AlarmRow>,
 }
 
-/// Fits a docs column (800 px) at its natural size.
-const WIDTH: u32 = 800;
+/// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
+const WIDTH: u32 = 750;
 const SUBTITLE_LINE_H: u32 = 20;
 const PANEL_H: u32 = 170;
 const ROW_H: u32 = 22;

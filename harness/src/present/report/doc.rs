@@ -299,14 +299,16 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 code { background: #f4f4f4; padding: 0 0.2em; overflow-wrap: anywhere; }
+td code { overflow-wrap: normal; white-space: nowrap; }
 figure { margin: 1.5em 0; }
 figure svg, figure img { display: block; max-width: none; }
 figcaption { font-size: 0.9em; color: #555; margin-top: 0.3em; }
 .callout { background: #f3f7fc; border-left: 4px solid #0a50aa; padding: 0.2em 1em; margin: 1em 0; }
 .callout ul { padding-left: 1.2em; }
 nav.toc { columns: 2 18em; font-size: 0.95em; }
-nav.toc ul { margin: 0.2em 0; }
+nav.toc ul { margin: 0; }
 ";
 
 /// HTML-escapes text.

@@ -128,18 +128,21 @@ pub fn findings(v: &RunView, s: &Summary) -> Vec<Block> {
                     })
                     .collect();
                 let more = c.best.len().saturating_sub(3);
+                let who = if more > 0 {
+                    format!("{} and {more} more", names.join(", "))
+                } else {
+                    join_and(&names)
+                };
                 let fa = top.fp - top.fp_early;
                 format!(
-                    "**{}**: {}{} found {}/{} leaking repetitions ({}), with {} false alarm{} on {} non-leaking ones.",
+                    "**{}**: {who} found {}/{} leaking repetitions ({}), with {} false alarm{} on {n_neg} non-leaking {}.",
                     c.class,
-                    join_and(&names),
-                    if more > 0 { format!(" and {more} more") } else { String::new() },
                     top.tp,
                     leaking(top),
                     pct(top.recall),
                     if fa == 0 { "no".to_string() } else { fa.to_string() },
                     if fa == 1 { "" } else { "s" },
-                    n_neg
+                    if n_neg == 1 { "one" } else { "ones" }
                 )
             }
         };
