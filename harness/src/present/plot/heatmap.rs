@@ -4,7 +4,7 @@
 //! on non-leaking scenarios have their own colours and words, never a shade of the scale.
 
 use super::{
-    anchored, colored, font, mix, text_width, tick, wrap, Chart, ChartOutcome, Hotspot,
+    anchored, colored, font, mix, text_width, tick, widest, wrap, Chart, ChartOutcome, Hotspot,
     OutcomeCounts, PlotError, INK, LINK, MISS, SMALL, TEXT, TITLE,
 };
 use plotters::coord::Shift;
@@ -82,21 +82,12 @@ impl Heatmap {
     }
 
     fn label_w(&self) -> i32 {
-        (0..self.rows.len())
-            .map(|i| text_width(&self.label(i), TEXT))
-            .max()
-            .unwrap_or(100)
-            .max(100)
-            + 12
+        let labels: Vec<String> = (0..self.rows.len()).map(|i| self.label(i)).collect();
+        widest(labels.iter().map(String::as_str), TEXT).max(100) + 12
     }
 
     fn head_h(&self) -> i32 {
-        self.cols
-            .iter()
-            .map(|c| text_width(c, TEXT))
-            .max()
-            .unwrap_or(60)
-            + 16
+        widest(self.cols.iter().map(String::as_str), TEXT).max(60) + 16
     }
 
     fn width(&self) -> i32 {

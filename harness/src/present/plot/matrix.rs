@@ -5,7 +5,7 @@
 //! and the chart fits a docs column with five classes.
 
 use super::{
-    anchored, colored, font, legend_height, legend_row, text_width, wrap, Chart, ChartOutcome,
+    anchored, colored, font, legend_height, legend_row, widest, wrap, Chart, ChartOutcome,
     OutcomeCounts, PlotError, Swatch, INK, MISS, SMALL, TEXT, TITLE,
 };
 use plotters::coord::Shift;
@@ -43,12 +43,7 @@ const KEY_H: i32 = 64;
 
 impl DetectionMatrix {
     fn label_w(&self) -> i32 {
-        self.rows
-            .iter()
-            .map(|r| text_width(r, TEXT))
-            .max()
-            .unwrap_or(80)
-            + 14
+        widest(self.rows.iter().map(String::as_str), TEXT).max(80) + 14
     }
 
     fn width(&self) -> i32 {

@@ -290,6 +290,15 @@ pub fn text_width(text: &str, px: f64) -> i32 {
         .unwrap_or_else(|_| (text.chars().count() as f64 * px * 0.62).ceil() as i32)
 }
 
+/// The width of the widest of `texts` at `px` ([`text_width`]); 0 for none.
+pub fn widest<'a>(texts: impl IntoIterator<Item = &'a str>, px: f64) -> i32 {
+    texts
+        .into_iter()
+        .map(|t| text_width(t, px))
+        .max()
+        .unwrap_or(0)
+}
+
 /// `text` broken into lines no wider than `width` pixels at `px`, at spaces (a single word
 /// wider than `width` stays whole on its own line).
 pub fn wrap(text: &str, px: f64, width: i32) -> Vec<String> {
