@@ -4,7 +4,8 @@
 //! on non-leaking scenarios have their own colours and words, never a shade of the scale.
 
 use super::{
-    anchored, colored, font, mix, tick, Chart, ChartOutcome, OutcomeCounts, PlotError, INK, MISS,
+    anchored, colored, font, mix, text_width, tick, widest, wrap, Chart, ChartOutcome, Hotspot,
+    OutcomeCounts, PlotError, INK, LINK, MISS, SMALL, TEXT, TITLE,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -26,16 +27,17 @@ pub struct Heatmap {
     pub title: String,
     /// Scenario names, each with a short tag (`leak`, `twin`, `hard-negative`).
     pub rows: Vec<(String, String)>,
+    /// Where each row's label links to in the HTML report (`None`: no link); empty for none.
+    pub row_links: Vec<Option<String>>,
     pub cols: Vec<String>,
     pub cells: Vec<Vec<HeatCell>>,
 }
 
-const CELL_W: i32 = 66;
-const CELL_H: i32 = 26;
-const TITLE_H: i32 = 44;
-const HEAD_H: i32 = 160;
-const LEGEND_H: i32 = 96;
+const CELL_W: i32 = 58;
+const CELL_H: i32 = 34;
 const PAD: i32 = 16;
+/// Cell text: the verdict, and beneath it `k/n` when only some repetitions agree.
+const CELL_TEXT: f64 = SMALL + 1.0;
 
 /// Ratios are shaded on a log scale from 1× to this; beyond it, the darkest shade.
 const RATIO_MAX: f64 = 100.0;
@@ -44,6 +46,16 @@ const RATIO_MAX: f64 = 100.0;
 pub fn ratio_color(r: f64) -> RGBColor {
     let t = r.max(1.0).log10() / RATIO_MAX.log10();
     mix(RGBColor(189, 215, 238), RGBColor(8, 48, 107), t)
+}
+
+/// A ratio as a cell shows it: [`ratio_text`], but anything below 0.01 as `<0.01` (a cell has
+/// room for four digits; the exact value is in the scenario's table).
+pub fn ratio_cell(r: f64) -> String {
+    if r < 0.01 {
+        "<0.01".into()
+    } else {
+        ratio_text(r)
+    }
 }
 
 /// A ratio with two significant digits below 10 (`0.031`, `2.5`), whole above.
@@ -64,26 +76,42 @@ pub fn ratio_text(r: f64) -> String {
 const NO_BOUND: RGBColor = RGBColor(199, 233, 192);
 
 impl Heatmap {
-    fn label_w(&self) -> i32 {
-        let longest = self
-            .rows
-            .iter()
-            .map(|(n, tag)| n.len() + tag.len() + 3)
-            .max()
-            .unwrap_or(8);
-        (longest as i32 * 8).max(120)
+    fn label(&self, i: usize) -> String {
+        let (name, tag) = &self.rows[i];
+        format!("{name} ({tag})")
     }
 
-    /// How a cell looks: background and text.
-    pub fn cell_look(c: &HeatCell) -> (RGBColor, String) {
+    fn label_w(&self) -> i32 {
+        let labels: Vec<String> = (0..self.rows.len()).map(|i| self.label(i)).collect();
+        widest(labels.iter().map(String::as_str), TEXT).max(100) + 12
+    }
+
+    fn head_h(&self) -> i32 {
+        widest(self.cols.iter().map(String::as_str), TEXT).max(60) + 16
+    }
+
+    fn width(&self) -> i32 {
+        (PAD + self.label_w() + self.cols.len() as i32 * CELL_W + PAD).max(700)
+    }
+
+    fn title_lines(&self) -> Vec<String> {
+        wrap(&self.title, TITLE, self.width() - 2 * PAD)
+    }
+
+    fn title_h(&self) -> i32 {
+        16 + self.title_lines().len() as i32 * 26
+    }
+
+    /// How a cell looks: background, the verdict, and `k/n` when only some repetitions agree.
+    pub fn cell_look(c: &HeatCell) -> (RGBColor, String, String) {
         let t = &c.counts;
         let n = t.total();
         if n == 0 {
-            return (WHITE, String::new());
+            return (WHITE, String::new(), String::new());
         }
         let frac = |k: u32| {
-            if n > 1 {
-                format!(" {k}/{n}")
+            if n > 1 && k < n {
+                format!("{k}/{n}")
             } else {
                 String::new()
             }
@@ -91,55 +119,53 @@ impl Heatmap {
         if t.false_alarms > 0 {
             (
                 ChartOutcome::FalseAlarm.color(),
-                format!("FA{}", frac(t.false_alarms)),
+                "FA".into(),
+                frac(t.false_alarms),
             )
         } else if t.detected() > 0 {
-            let partial = if t.missed > 0 {
-                frac(t.detected())
-            } else {
-                String::new()
-            };
+            let partial = frac(t.detected());
             match (c.ratio, c.latency_s) {
-                (Some(r), _) => (ratio_color(r), format!("{}×{partial}", ratio_text(r))),
-                (None, Some(l)) => (NO_BOUND, format!("{}s{partial}", tick(l))),
-                (None, None) => (NO_BOUND, format!("✓{partial}")),
+                (Some(r), _) => (ratio_color(r), format!("{}×", ratio_cell(r)), partial),
+                (None, Some(l)) => (NO_BOUND, format!("{}s", tick(l)), partial),
+                (None, None) => (NO_BOUND, "✓".into(), partial),
             }
         } else if t.missed > 0 {
-            (MISS, "miss".into())
+            (MISS, "miss".into(), String::new())
         } else {
-            (ChartOutcome::Quiet.color(), "–".into())
+            (ChartOutcome::Quiet.color(), "–".into(), String::new())
         }
     }
 }
 
 impl Chart for Heatmap {
     fn size(&self) -> (u32, u32) {
-        let w = PAD + self.label_w() + self.cols.len() as i32 * CELL_W + PAD;
-        let h = TITLE_H + HEAD_H + self.rows.len() as i32 * CELL_H + LEGEND_H;
-        (w.max(720) as u32, h as u32)
+        let h = self.title_h() + self.head_h() + self.rows.len() as i32 * CELL_H + self.legend_h();
+        (self.width() as u32, h as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        area.draw(&Text::new(self.title.clone(), (PAD, 12), font(18.0)))?;
+        for (k, line) in self.title_lines().into_iter().enumerate() {
+            area.draw(&Text::new(line, (PAD, 12 + k as i32 * 26), font(TITLE)))?;
+        }
         let x0 = PAD + self.label_w();
-        let y0 = TITLE_H + HEAD_H;
+        let y0 = self.title_h() + self.head_h();
         let head =
-            anchored(font(13.0), HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
+            anchored(font(TEXT), HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
         for (j, d) in self.cols.iter().enumerate() {
             let x = x0 + j as i32 * CELL_W + CELL_W / 2;
             area.draw(&Text::new(d.clone(), (x, y0 - 6), head.clone()))?;
         }
-        let left = anchored(font(13.0), HPos::Right, VPos::Center);
-        for (i, (name, tag)) in self.rows.iter().enumerate() {
+        for i in 0..self.rows.len() {
             let y = y0 + i as i32 * CELL_H;
-            area.draw(&Text::new(
-                format!("{name} ({tag})"),
-                (x0 - 8, y + CELL_H / 2),
-                left.clone(),
-            ))?;
+            let linked = self.row_links.get(i).is_some_and(|l| l.is_some());
+            let left = colored(
+                anchored(font(TEXT), HPos::Right, VPos::Center),
+                if linked { LINK } else { INK },
+            );
+            area.draw(&Text::new(self.label(i), (x0 - 8, y + CELL_H / 2), left))?;
             for (j, c) in self.cells.get(i).into_iter().flatten().enumerate() {
                 let x = x0 + j as i32 * CELL_W;
-                let (bg, text) = Heatmap::cell_look(c);
+                let (bg, text, frac) = Heatmap::cell_look(c);
                 area.draw(&Rectangle::new(
                     [(x, y), (x + CELL_W, y + CELL_H)],
                     bg.filled(),
@@ -148,30 +174,75 @@ impl Chart for Heatmap {
                     [(x, y), (x + CELL_W, y + CELL_H)],
                     WHITE.stroke_width(1),
                 ))?;
-                let f = colored(
-                    anchored(font(12.0), HPos::Center, VPos::Center),
-                    super::ink_on(bg),
-                );
-                area.draw(&Text::new(text, (x + CELL_W / 2, y + CELL_H / 2), f))?;
+                let ink = super::ink_on(bg);
+                let f = |px| colored(anchored(font(px), HPos::Center, VPos::Center), ink);
+                if frac.is_empty() {
+                    area.draw(&Text::new(
+                        text,
+                        (x + CELL_W / 2, y + CELL_H / 2),
+                        f(CELL_TEXT),
+                    ))?;
+                } else {
+                    area.draw(&Text::new(text, (x + CELL_W / 2, y + 11), f(CELL_TEXT)))?;
+                    area.draw(&Text::new(
+                        frac,
+                        (x + CELL_W / 2, y + CELL_H - 10),
+                        f(SMALL),
+                    ))?;
+                }
             }
         }
         self.draw_legend(area, y0 + self.rows.len() as i32 * CELL_H + 18)
     }
+
+    fn links(&self) -> Vec<Hotspot> {
+        let x0 = PAD + self.label_w();
+        let y0 = self.title_h() + self.head_h();
+        self.row_links
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let href = l.clone()?;
+                let w = text_width(&self.label(i), TEXT) + 4;
+                Some(Hotspot {
+                    rect: (x0 - 8 - w, y0 + i as i32 * CELL_H, w, CELL_H),
+                    href,
+                    title: format!("{}: every repetition, table and timelines", self.rows[i].0),
+                })
+            })
+            .collect()
+    }
 }
 
+const LEGEND_NOTE: &str = "cell: median latency ÷ oracle bound over detected repetitions (1× = as fast as the bound; below 1×: faster than its assumptions allow)";
+const LEGEND_LINE: i32 = 19;
+
 impl Heatmap {
+    fn legend_note(&self) -> Vec<String> {
+        wrap(LEGEND_NOTE, SMALL + 1.0, self.width() - 2 * PAD)
+    }
+
+    /// The note, the colour scale, the four words, the last note.
+    fn legend_h(&self) -> i32 {
+        18 + self.legend_note().len() as i32 * LEGEND_LINE + 8 + 36 + 34 + LEGEND_LINE + 8
+    }
+
     fn draw_legend<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         y: i32,
     ) -> Result<(), PlotError> {
-        let f = font(12.0);
-        area.draw(&Text::new(
-            "cell: median latency ÷ oracle bound over detected repetitions (1× = as fast as the bound; below 1×: faster than its assumptions allow)",
-            (PAD, y),
-            f.clone(),
-        ))?;
-        let y = y + 22;
+        let f = font(SMALL + 1.0);
+        let lines = self.legend_note();
+        let n = lines.len() as i32;
+        for (k, line) in lines.into_iter().enumerate() {
+            area.draw(&Text::new(
+                line,
+                (PAD, y + k as i32 * LEGEND_LINE),
+                f.clone(),
+            ))?;
+        }
+        let y = y + n * LEGEND_LINE + 8;
         let (bar_x, bar_w, bar_h) = (PAD, 240, 14);
         const STEP: i32 = 4;
         for k in (0..bar_w).step_by(STEP as usize) {
@@ -185,7 +256,7 @@ impl Heatmap {
             [(bar_x, y), (bar_x + bar_w, y + bar_h)],
             INK,
         ))?;
-        let under = anchored(font(11.0), HPos::Center, VPos::Top);
+        let under = anchored(font(SMALL), HPos::Center, VPos::Top);
         for r in [1.0f64, 3.0, 10.0, 30.0, 100.0] {
             let x = bar_x + (r.log10() / RATIO_MAX.log10() * bar_w as f64) as i32;
             area.draw(&PathElement::new(
@@ -199,7 +270,8 @@ impl Heatmap {
             };
             area.draw(&Text::new(label, (x, y + bar_h + 4), under.clone()))?;
         }
-        let mut x = bar_x + bar_w + 30;
+        let y = y + 36 + 8;
+        let mut x = PAD;
         let mid = anchored(f.clone(), HPos::Left, VPos::Center);
         for (bg, word, meaning) in [
             (NO_BOUND, "4s", "latency, no bound"),
@@ -215,16 +287,16 @@ impl Heatmap {
                 word,
                 (x + 20, y + bar_h / 2),
                 colored(
-                    anchored(font(11.0), HPos::Center, VPos::Center),
+                    anchored(font(SMALL), HPos::Center, VPos::Center),
                     super::ink_on(bg),
                 ),
             ))?;
             area.draw(&Text::new(meaning, (x + 46, y + bar_h / 2), mid.clone()))?;
-            x += 46 + 8 * meaning.len() as i32 + 14;
+            x += 46 + text_width(meaning, SMALL + 1.0) + 16;
         }
         area.draw(&Text::new(
-            "k/n: k of n repetitions; FA on a leaking scenario means an alarm before the onset",
-            (PAD, y + bar_h + 24),
+            "k/n under a verdict: k of n repetitions; FA on a leaking scenario: an alarm before the onset",
+            (PAD, y + bar_h + 16),
             f,
         ))?;
         Ok(())
@@ -252,6 +324,7 @@ mod tests {
                 ("leak-a".into(), "leak".into()),
                 ("twin-a".into(), "twin".into()),
             ],
+            row_links: vec![Some("scenarios/leak-a.html".into()), None],
             cols: vec!["count".into(), "slope".into()],
             cells: vec![
                 vec![
@@ -286,10 +359,24 @@ mod tests {
     #[test]
     fn cells_say_what_happened() {
         let t = tiny();
-        assert_eq!(Heatmap::cell_look(&t.cells[0][0]).1, "1.5×");
-        assert_eq!(Heatmap::cell_look(&t.cells[0][1]).1, "✓ 1/2");
-        assert_eq!(Heatmap::cell_look(&t.cells[1][0]).1, "–");
-        assert_eq!(Heatmap::cell_look(&t.cells[1][1]).1, "FA 1/2");
+        let look = |i: usize, j: usize| {
+            let (_, a, b) = Heatmap::cell_look(&t.cells[i][j]);
+            (a, b)
+        };
+        assert_eq!(look(0, 0), ("1.5×".into(), "".into()));
+        assert_eq!(look(0, 1), ("✓".into(), "1/2".into()));
+        assert_eq!(look(1, 0), ("–".into(), "".into()));
+        assert_eq!(look(1, 1), ("FA".into(), "1/2".into()));
+        assert_eq!(ratio_cell(0.0000071), "<0.01");
+        assert_eq!(ratio_cell(0.061), "0.061");
+        let links = t.links();
+        assert_eq!(links.len(), 1, "only the first row links");
+        assert_eq!(links[0].href, "scenarios/leak-a.html");
+        let overlay = crate::present::plot::link_overlay(&t);
+        assert!(
+            overlay.starts_with("<a href=\"scenarios/leak-a.html\">"),
+            "{overlay}"
+        );
         assert!(ratio_color(1.0).2 > ratio_color(50.0).2, "longer is darker");
         assert_eq!(ratio_text(0.0183), "0.018");
         assert_eq!(ratio_text(0.29), "0.29");

@@ -2,9 +2,15 @@
 //! backend and rendered to bytes here ([`svg`], [`png`]).
 //!
 //! A chart's data is plain numbers and names, prepared by the caller ([`crate::present::report`] reads
-//! a run directory into them), so charts are tested on tiny fixed inputs. Text is drawn with
-//! the DejaVu Sans font embedded in the binary ([`FONT`]), so PNGs render the same headless on
-//! any machine; SVGs name the `sans-serif` family and let the viewer pick.
+//! a run directory into them), so charts are tested on tiny fixed inputs. Every chart is drawn
+//! once, as SVG; the PNG is that SVG rasterized by resvg with the DejaVu Sans font embedded in
+//! the binary ([`FONT`]), so PNGs render the same headless on any machine, with text laid out
+//! as a browser lays it out (plotters' own bitmap backend puts each glyph on a whole pixel).
+//! SVGs name DejaVu Sans, then `sans-serif`.
+//!
+//! Sizes are CSS pixels at the chart's natural size: [`font`] takes the size a reader sees, and
+//! no chart text is below [`SMALL`] (12 px), so a chart shown at its own width (the HTML report
+//! scrolls wide charts rather than shrinking them) reads at docs width.
 //!
 //! Owns drawing, colours and the PNG encoding. Must not read or write files, nor score.
 
@@ -24,8 +30,22 @@ use plotters::style::{register_font, FontStyle};
 /// DejaVu Sans (Bitstream Vera license, see `harness/assets/fonts/LICENSE`).
 pub const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
-/// The font family every chart names.
-pub const FAMILY: &str = "sans-serif";
+/// The font family every chart names: the embedded font first, so a browser that has it lays
+/// text out exactly as the PNG does (and as [`text_width`] measured it).
+pub const FAMILY: &str = "DejaVu Sans, sans-serif";
+
+/// The embedded font's family name, as resvg finds it in [`FONT`].
+const FONT_NAME: &str = "DejaVu Sans";
+
+/// Text sizes in CSS pixels: titles, body text (labels, legends), and the smallest allowed
+/// (cell annotations, tick labels).
+pub const TITLE: f64 = 19.0;
+pub const TEXT: f64 = 14.0;
+pub const SMALL: f64 = 12.0;
+
+/// plotters writes an SVG `font-size` of its size ÷ 1.24 (its sizes include line spacing) and
+/// measures glyphs at that em size; [`font`] undoes it, so sizes here are what the reader sees.
+const PLOTTERS_EM: f64 = 1.24;
 
 /// Registers [`FONT`] as [`FAMILY`] with plotters, once per process.
 pub fn ensure_font() {
@@ -54,6 +74,45 @@ pub trait Chart {
     fn size(&self) -> (u32, u32);
     /// Draws the whole chart on `area` (already sized to [`Chart::size`]).
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+    /// Areas of the chart that link somewhere (a row label to its page), for a page that
+    /// inlines the SVG ([`link_overlay`]); none by default.
+    fn links(&self) -> Vec<Hotspot> {
+        Vec::new()
+    }
+}
+
+/// A clickable rectangle of a chart, in chart pixels, and where it leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hotspot {
+    /// Left, top, width, height.
+    pub rect: (i32, i32, i32, i32),
+    /// A URL relative to the page the chart is inlined in.
+    pub href: String,
+    /// What the link says when hovered.
+    pub title: String,
+}
+
+/// SVG `<a>` elements over a chart's [`Chart::links`], to insert before its closing `</svg>`
+/// when the SVG is inlined in a page (the PNG and the standalone SVG file carry no links: their
+/// relative URLs would point elsewhere).
+pub fn link_overlay(c: &impl Chart) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    c.links()
+        .iter()
+        .map(|h| {
+            let (x, y, w, ht) = h.rect;
+            format!(
+                "<a href=\"{}\"><title>{}</title><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{ht}\" fill=\"#ffffff\" fill-opacity=\"0\"/></a>\n",
+                esc(&h.href),
+                esc(&h.title)
+            )
+        })
+        .collect()
 }
 
 /// The chart as an SVG document.
@@ -69,18 +128,42 @@ pub fn svg(c: &impl Chart) -> Result<String, PlotError> {
     Ok(out)
 }
 
-/// The chart as PNG bytes (8-bit RGB).
+/// The chart as PNG bytes (8-bit RGB): its SVG, rasterized ([`rasterize`]).
 pub fn png(c: &impl Chart) -> Result<Vec<u8>, PlotError> {
-    ensure_font();
-    let (w, h) = c.size();
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    {
-        let area = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        area.fill(&WHITE)?;
-        c.draw(&area)?;
-        area.present()?;
-    }
-    Ok(png::encode_rgb(w, h, &buf))
+    rasterize(&svg(c)?)
+}
+
+/// An SVG document as PNG bytes at its own size, drawn by resvg on white with [`FONT`] as the
+/// only font (any family the SVG names falls back to it).
+pub fn rasterize(svg: &str) -> Result<Vec<u8>, PlotError> {
+    use resvg::{tiny_skia, usvg};
+    static FONTS: std::sync::OnceLock<std::sync::Arc<usvg::fontdb::Database>> =
+        std::sync::OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(FONT.to_vec());
+        db.set_sans_serif_family(FONT_NAME);
+        std::sync::Arc::new(db)
+    });
+    let opts = usvg::Options {
+        font_family: FONT_NAME.to_string(),
+        fontdb: fonts.clone(),
+        ..Default::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &opts).map_err(|e| PlotError(e.to_string()))?;
+    let size = tree.size().to_int_size();
+    let (w, h) = (size.width(), size.height());
+    let mut pixmap = tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| PlotError(format!("cannot allocate a {w}×{h} image")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    // Opaque on white, so dropping alpha loses nothing.
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok(png::encode_rgb(w, h, &rgb))
 }
 
 /// How one detector did on one repetition, in the five words (and colours) the charts use.
@@ -191,10 +274,56 @@ pub const SERIES: [RGBColor; 6] = [
     RGBColor(230, 159, 0),
 ];
 
-/// A text style in the chart family.
-pub fn font(size: f64) -> TextStyle<'static> {
-    colored((FAMILY, size).into_font().into(), INK)
+/// A text style in the chart family, `px` CSS pixels high as the reader sees it.
+pub fn font(px: f64) -> TextStyle<'static> {
+    colored((FAMILY, px * PLOTTERS_EM).into_font().into(), INK)
 }
+
+/// The width of `text` at `px` in the embedded font, in pixels (rounded up): what a label
+/// needs, so layouts size themselves to their words instead of guessing per character.
+pub fn text_width(text: &str, px: f64) -> i32 {
+    ensure_font();
+    (FAMILY, px * PLOTTERS_EM)
+        .into_font()
+        .box_size(text)
+        .map(|(w, _)| w as i32 + 1)
+        .unwrap_or_else(|_| (text.chars().count() as f64 * px * 0.62).ceil() as i32)
+}
+
+/// The width of the widest of `texts` at `px` ([`text_width`]); 0 for none.
+pub fn widest<'a>(texts: impl IntoIterator<Item = &'a str>, px: f64) -> i32 {
+    texts
+        .into_iter()
+        .map(|t| text_width(t, px))
+        .max()
+        .unwrap_or(0)
+}
+
+/// `text` broken into lines no wider than `width` pixels at `px`, at spaces (a single word
+/// wider than `width` stays whole on its own line).
+pub fn wrap(text: &str, px: f64, width: i32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, px) > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Link colour for chart text that is a link in the HTML report.
+pub const LINK: RGBColor = RGBColor(10, 80, 170);
 
 /// `style` anchored at its `h`/`v` side instead of its top left.
 pub fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
@@ -264,49 +393,74 @@ fn trim(v: f64, digits: usize) -> String {
     }
 }
 
-/// Draws one row of legend entries (a swatch and a label each) from the left of `area`, so
+/// Height of one line of a legend.
+pub const LEGEND_LINE_H: i32 = 24;
+
+/// The legend entries laid out in lines no wider than `width`: indices into `items` per line.
+fn legend_lines(items: &[(String, RGBColor, Swatch)], width: i32) -> Vec<Vec<usize>> {
+    let mut lines: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut x = 8;
+    for (i, (label, _, _)) in items.iter().enumerate() {
+        let w = 24 + text_width(label, TEXT);
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && x + w > width - 8 {
+            lines.push(vec![i]);
+            x = 8 + w + 18;
+        } else {
+            line.push(i);
+            x += w + 18;
+        }
+    }
+    lines
+}
+
+/// The height a legend of `items` takes in an area `width` pixels wide.
+pub fn legend_height(items: &[(String, RGBColor, Swatch)], width: i32) -> i32 {
+    legend_lines(items, width).len() as i32 * LEGEND_LINE_H
+}
+
+/// Draws legend entries (a swatch and a label each) from the top left of `area`, wrapping
+/// onto further lines when the area is too narrow ([`legend_height`] says how tall), so
 /// legends sit beside the data, never on it.
 pub fn legend_row<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBColor, Swatch)],
 ) -> Result<(), PlotError> {
-    let (_, h) = area.dim_in_pixel();
-    let y = h as i32 / 2;
-    let mut x = 8;
-    let f = anchored(font(13.0), HPos::Left, VPos::Center);
-    for (label, color, swatch) in items {
-        match swatch {
-            Swatch::Line => {
-                area.draw(&PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    color.stroke_width(2),
-                ))?;
-            }
-            Swatch::Dashed => {
-                for k in 0..3 {
+    let (w, _) = area.dim_in_pixel();
+    let f = anchored(font(TEXT), HPos::Left, VPos::Center);
+    for (k, line) in legend_lines(items, w as i32).into_iter().enumerate() {
+        let y = k as i32 * LEGEND_LINE_H + LEGEND_LINE_H / 2;
+        let mut x = 8;
+        for (label, color, swatch) in line.into_iter().map(|i| &items[i]) {
+            match swatch {
+                Swatch::Line => {
                     area.draw(&PathElement::new(
-                        vec![(x + k * 7, y), (x + k * 7 + 4, y)],
+                        vec![(x, y), (x + 18, y)],
                         color.stroke_width(2),
                     ))?;
                 }
+                Swatch::Dashed => {
+                    for k in 0..3 {
+                        area.draw(&PathElement::new(
+                            vec![(x + k * 7, y), (x + k * 7 + 4, y)],
+                            color.stroke_width(2),
+                        ))?;
+                    }
+                }
+                Swatch::Box => {
+                    area.draw(&Rectangle::new(
+                        [(x + 2, y - 6), (x + 16, y + 6)],
+                        color.filled(),
+                    ))?;
+                    area.draw(&Rectangle::new([(x + 2, y - 6), (x + 16, y + 6)], MISS))?;
+                }
+                Swatch::Marker => {
+                    area.draw(&TriangleMarker::new((x + 9, y), 6, color.filled()))?;
+                }
             }
-            Swatch::Box => {
-                area.draw(&Rectangle::new(
-                    [(x + 2, y - 6), (x + 16, y + 6)],
-                    color.filled(),
-                ))?;
-                area.draw(&Rectangle::new([(x + 2, y - 6), (x + 16, y + 6)], MISS))?;
-            }
-            Swatch::Marker => {
-                area.draw(&TriangleMarker::new((x + 9, y), 6, color.filled()))?;
-            }
+            area.draw(&Text::new(label.clone(), (x + 24, y), f.clone()))?;
+            x += 24 + text_width(label, TEXT) + 18;
         }
-        area.draw(&Text::new(label.clone(), (x + 24, y), f.clone()))?;
-        let w = area
-            .estimate_text_size(label, &f)
-            .map(|(w, _)| w as i32)
-            .unwrap_or(8 * label.len() as i32);
-        x += 24 + w + 18;
     }
     Ok(())
 }

@@ -2,7 +2,10 @@
 //! set × interval, as the range over repetitions (min to max) with the median marked, beside
 //! the target line.
 
-use super::{anchored, font, legend_row, tick, Chart, PlotError, Swatch, GRID, INK};
+use super::{
+    anchored, font, legend_height, legend_row, text_width, tick, Chart, PlotError, Swatch, GRID,
+    INK, SMALL, TITLE,
+};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -28,23 +31,36 @@ pub struct Overhead {
     pub target: Option<f64>,
 }
 
-const ROW_H: u32 = 26;
-const HEAD_H: u32 = 70;
+const ROW_H: u32 = 28;
+const TITLE_H: u32 = 44;
 const FOOT_H: u32 = 70;
+/// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
+const WIDTH: u32 = 750;
 const RANGE: RGBColor = RGBColor(0, 114, 178);
 
 impl Chart for Overhead {
     fn size(&self) -> (u32, u32) {
         (
-            1000,
-            HEAD_H + self.rows.len().max(1) as u32 * ROW_H + FOOT_H,
+            WIDTH,
+            self.head_h() + self.rows.len().max(1) as u32 * ROW_H + FOOT_H,
         )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (head, body) = area.split_vertically(HEAD_H);
-        head.draw(&Text::new(self.title.clone(), (16, 10), font(18.0)))?;
-        let (_, legend) = head.split_vertically(38);
+        let (head, body) = area.split_vertically(self.head_h());
+        head.draw(&Text::new(self.title.clone(), (16, 10), font(TITLE)))?;
+        let (_, legend) = head.split_vertically(TITLE_H);
+        legend_row(&legend, &self.legend_items())?;
+        self.draw_rows(&body)
+    }
+}
+
+impl Overhead {
+    fn head_h(&self) -> u32 {
+        TITLE_H + legend_height(&self.legend_items(), WIDTH as i32) as u32 + 6
+    }
+
+    fn legend_items(&self) -> Vec<(String, RGBColor, Swatch)> {
         let mut items = vec![
             (
                 "min to max over repetitions".to_string(),
@@ -60,7 +76,13 @@ impl Chart for Overhead {
                 Swatch::Dashed,
             ));
         }
-        legend_row(&legend, &items)?;
+        items
+    }
+
+    fn draw_rows<DB: DrawingBackend>(
+        &self,
+        body: &DrawingArea<DB, Shift>,
+    ) -> Result<(), PlotError> {
         let n = self.rows.len().max(1) as i32;
         let lo = self
             .rows
@@ -71,7 +93,7 @@ impl Chart for Overhead {
         let hi = self.rows.iter().map(|r| r.max).fold(1.0f64, f64::max);
         let pad = ((hi - lo) * 0.08).max(0.005);
         // Room right of the widest bar for its median label.
-        let right = (hi - lo + 2.0 * pad) * 0.18;
+        let right = (hi - lo + 2.0 * pad) * 0.3;
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
         let label = move |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(i) => labels
@@ -80,8 +102,14 @@ impl Chart for Overhead {
                 .unwrap_or_default(),
             _ => String::new(),
         };
-        let w = self.rows.iter().map(|r| r.label.len()).max().unwrap_or(10) as u32 * 8;
-        let mut c = ChartBuilder::on(&body)
+        let w = self
+            .rows
+            .iter()
+            .map(|r| text_width(&r.label, SMALL + 1.0))
+            .max()
+            .unwrap_or(80) as u32
+            + 12;
+        let mut c = ChartBuilder::on(body)
             .margin_left(8)
             .margin_right(30)
             .margin_bottom(10)
@@ -92,13 +120,13 @@ impl Chart for Overhead {
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .axis_style(INK)
-            .x_labels(10)
+            .x_labels(7)
             .y_labels(n as usize)
             .x_label_formatter(&|v| format!("{:.1}%", v * 100.0))
             .y_label_formatter(&label)
             .x_desc("throughput while sampled ÷ unsampled (100% = no cost)")
-            .label_style(font(12.0))
-            .axis_desc_style(font(13.0))
+            .label_style(font(SMALL + 1.0))
+            .axis_desc_style(font(SMALL + 1.0))
             .draw()?;
         if let Some(t) = self.target {
             c.draw_series(DashedLineSeries::new(
@@ -124,7 +152,7 @@ impl Chart for Overhead {
                     + Text::new(
                         format!("median {:.1}%, n={}", r.median * 100.0, r.reps),
                         (8, 0),
-                        anchored(font(11.0), HPos::Left, VPos::Center),
+                        anchored(font(SMALL), HPos::Left, VPos::Center),
                     ),
             ))?;
         }

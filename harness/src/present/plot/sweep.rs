@@ -1,10 +1,16 @@
-//! Threshold sweep: one small panel per detector, recall and false-alarm rate as the
-//! detector's primary threshold is scaled (log axis, 1× = its default). The numbers are the
+//! Threshold sweep, ROC-style: one small panel per detector, its recall against its
+//! false-alarm rate at each scale of its primary threshold, joined in order of scale, the
+//! default (1×) ringed, and the band of at most 5 % false alarms shaded. A detector whose
+//! threshold changes nothing is one dot, said in words, not a flat line. The numbers are the
 //! evaluation's (`sweep.csv`, [`crate::evaluate::sweep`]); this file only draws them.
 
-use super::{font, legend_row, tick, Chart, PlotError, Swatch, GRID, INK};
+use super::{
+    anchored, font, legend_height, legend_row, tick, wrap, Chart, PlotError, Swatch, GRID, INK,
+    SMALL, TEXT, TITLE,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// Recall and false-alarm rate at one threshold scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,35 +42,72 @@ pub struct Sweep {
 }
 
 const COLS: usize = 4;
-const PANEL_W: u32 = 270;
-const PANEL_H: u32 = 210;
-const HEAD_H: u32 = 86;
-const RECALL: RGBColor = RGBColor(0, 114, 178);
-const FALSE_ALARM: RGBColor = super::BAD;
+const PANEL_W: u32 = 178;
+const PANEL_H: u32 = 214;
+const PAD: i32 = 16;
+const CURVE: RGBColor = RGBColor(0, 114, 178);
+/// The false-alarm rate the report calls acceptable (its findings use the same 5 %).
+pub const ACCEPTABLE_FALSE_ALARMS: f64 = 0.05;
+const BAND: RGBColor = RGBColor(226, 242, 230);
+
+impl Sweep {
+    fn width(&self) -> i32 {
+        COLS as i32 * PANEL_W as i32 + 2 * PAD
+    }
+
+    fn title_lines(&self) -> Vec<String> {
+        wrap(&self.title, TITLE, self.width() - 2 * PAD)
+    }
+
+    fn subtitle_lines(&self) -> Vec<String> {
+        wrap(&self.subtitle, TEXT, self.width() - 2 * PAD)
+    }
+
+    fn legend_items() -> Vec<(String, RGBColor, Swatch)> {
+        vec![
+            (
+                "recall (up) against false-alarm rate (across), one point per scale".into(),
+                CURVE,
+                Swatch::Line,
+            ),
+            ("default threshold (1×)".into(), INK, Swatch::Marker),
+            (
+                format!("false alarms ≤ {}%", tick(ACCEPTABLE_FALSE_ALARMS * 100.0)),
+                BAND,
+                Swatch::Box,
+            ),
+        ]
+    }
+
+    fn head_h(&self) -> i32 {
+        12 + self.title_lines().len() as i32 * 26
+            + self.subtitle_lines().len() as i32 * 20
+            + 6
+            + legend_height(&Sweep::legend_items(), self.width() - PAD)
+            + 6
+    }
+}
 
 impl Chart for Sweep {
     fn size(&self) -> (u32, u32) {
         let rows = self.curves.len().div_ceil(COLS).max(1) as u32;
-        (COLS as u32 * PANEL_W, HEAD_H + rows * PANEL_H)
+        (self.width() as u32, self.head_h() as u32 + rows * PANEL_H)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (head, body) = area.split_vertically(HEAD_H);
-        head.draw(&Text::new(self.title.clone(), (16, 10), font(18.0)))?;
-        head.draw(&Text::new(self.subtitle.clone(), (16, 36), font(13.0)))?;
-        let (_, legend) = head.split_vertically(56);
-        legend_row(
-            &legend,
-            &[
-                (
-                    "recall (leaks found after onset)".into(),
-                    RECALL,
-                    Swatch::Line,
-                ),
-                ("false-alarm rate".into(), FALSE_ALARM, Swatch::Line),
-                ("default threshold (1×)".into(), INK, Swatch::Dashed),
-            ],
-        )?;
+        let mut y = 12;
+        for line in self.title_lines() {
+            area.draw(&Text::new(line, (PAD, y), font(TITLE)))?;
+            y += 26;
+        }
+        for line in self.subtitle_lines() {
+            area.draw(&Text::new(line, (PAD, y), font(TEXT)))?;
+            y += 20;
+        }
+        let (head, body) = area.split_vertically(self.head_h());
+        let legend = head.margin(y + 6, 0, PAD - 8, 0);
+        legend_row(&legend, &Sweep::legend_items())?;
+        let body = body.margin(0, 0, PAD, PAD);
         let rows = self.curves.len().div_ceil(COLS).max(1);
         let panels = body.split_evenly((rows, COLS));
         for (c, p) in self.curves.iter().zip(panels.iter()) {
@@ -78,95 +121,69 @@ fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &SweepCurve,
 ) -> Result<(), PlotError> {
-    let lo = c.points.iter().map(|p| p.scale).fold(1.0f64, f64::min);
-    let hi = c.points.iter().map(|p| p.scale).fold(1.0f64, f64::max);
-    let (lo, hi) = (lo / 1.15, hi * 1.15);
     let mut ch = ChartBuilder::on(area)
-        .caption(&c.detector, font(14.0))
-        .margin(8)
-        .margin_right(16)
-        .x_label_area_size(34)
-        .y_label_area_size(40)
-        .build_cartesian_2d(
-            (lo..hi).log_scale().with_key_points(powers_of_two(lo, hi)),
-            -0.04..1.04,
-        )?;
+        .caption(&c.detector, font(TEXT))
+        .margin(6)
+        .margin_right(14)
+        .x_label_area_size(40)
+        .y_label_area_size(44)
+        .build_cartesian_2d(-0.04..1.04, -0.04..1.04)?;
     ch.configure_mesh()
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .axis_style(INK)
-        .x_labels(5)
-        .y_labels(6)
-        .x_label_formatter(&|v| scale_label(*v))
+        .x_labels(3)
+        .y_labels(3)
+        .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .x_desc("threshold scale")
-        .label_style(font(11.0))
-        .axis_desc_style(font(11.0))
+        .x_desc("false-alarm rate")
+        .label_style(font(SMALL))
+        .axis_desc_style(font(SMALL))
         .draw()?;
+    ch.draw_series(std::iter::once(Rectangle::new(
+        [(-0.04, -0.04), (ACCEPTABLE_FALSE_ALARMS, 1.04)],
+        BAND.filled(),
+    )))?;
+    // Chance: a detector that alarms at random is on the diagonal.
     ch.draw_series(DashedLineSeries::new(
-        vec![(1.0, -0.04), (1.0, 1.04)],
-        5,
+        vec![(0.0, 0.0), (1.0, 1.0)],
         4,
-        INK.stroke_width(1),
+        4,
+        RGBColor(170, 170, 170).stroke_width(1),
     ))?;
-    // Recall wide and beneath, false alarms narrow on top: where they coincide both show.
-    for (color, width, f) in [
-        (
-            RECALL,
-            4,
-            (|p: &SweepPoint| p.recall) as fn(&SweepPoint) -> f64,
-        ),
-        (FALSE_ALARM, 2, |p: &SweepPoint| p.false_alarm_rate),
-    ] {
-        ch.draw_series(LineSeries::new(
-            c.points.iter().map(|p| (p.scale, f(p))),
-            color.stroke_width(width),
-        ))?;
-        ch.draw_series(
-            c.points
-                .iter()
-                .map(|p| Circle::new((p.scale, f(p)), width, color.filled())),
-        )?;
+    let xy = |p: &SweepPoint| (p.false_alarm_rate, p.recall);
+    ch.draw_series(LineSeries::new(
+        c.points.iter().map(xy),
+        CURVE.stroke_width(2),
+    ))?;
+    ch.draw_series(
+        c.points
+            .iter()
+            .map(|p| Circle::new(xy(p), 3, CURVE.filled())),
+    )?;
+    if let Some(d) = c.points.iter().find(|p| p.scale == 1.0) {
+        ch.draw_series(std::iter::once(TriangleMarker::new(xy(d), 7, INK.filled())))?;
+    }
+    let first = c.points.first().map(xy);
+    if c.points.len() > 1 && c.points.iter().all(|p| Some(xy(p)) == first) {
+        // Right of the band, above or below the point, where the point leaves room.
+        let (_, y) = first.unwrap_or((0.0, 0.0));
+        // Clear of the diagonal: low and right, or high and left.
+        let (x, top) = if y > 0.5 { (0.62, 0.3) } else { (0.36, 0.85) };
+        for (k, line) in ["same at", "every scale"].into_iter().enumerate() {
+            ch.draw_series(std::iter::once(Text::new(
+                line,
+                (x, top - 0.13 * k as f64),
+                anchored(font(SMALL), HPos::Center, VPos::Center),
+            )))?;
+        }
     }
     Ok(())
-}
-
-/// Ticks at 2^k inside `lo..=hi`: readable on a log axis. Past five ticks only even k
-/// (powers of 4, always including 1×), so labels do not run into each other.
-fn powers_of_two(lo: f64, hi: f64) -> Vec<f64> {
-    let all: Vec<i32> = (-10..=10)
-        .filter(|k| (lo..=hi).contains(&2f64.powi(*k)))
-        .collect();
-    let step = if all.len() > 5 { 2 } else { 1 };
-    all.into_iter()
-        .filter(|k| k % step == 0)
-        .map(|k| 2f64.powi(k))
-        .collect()
-}
-
-/// `4×`, `1×`, `1/4×`: a threshold scale as people say it.
-fn scale_label(v: f64) -> String {
-    if v >= 1.0 {
-        format!("{}×", tick(v))
-    } else {
-        format!("1/{}×", tick(1.0 / v))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scale_ticks_stay_apart() {
-        assert_eq!(powers_of_two(0.4, 2.5), vec![0.5, 1.0, 2.0]);
-        assert_eq!(
-            powers_of_two(0.05, 20.0),
-            vec![0.0625, 0.25, 1.0, 4.0, 16.0]
-        );
-        assert_eq!(scale_label(0.0625), "1/16×");
-        assert_eq!(scale_label(4.0), "4×");
-    }
 
     #[test]
     fn svg_snapshot() {
@@ -192,6 +209,10 @@ mod tests {
                 SweepCurve {
                     detector: "slope".into(),
                     points: pts([1.0, 1.0, 0.25], [0.25, 0.0, 0.0]),
+                },
+                SweepCurve {
+                    detector: "flat".into(),
+                    points: pts([0.5, 0.5, 0.5], [0.0, 0.0, 0.0]),
                 },
             ],
         };

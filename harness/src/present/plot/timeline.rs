@@ -6,8 +6,8 @@
 //! shows is the caller's choice ([`crate::present::report::panels`]).
 
 use super::{
-    anchored, colored, font, legend_row, tick, Chart, ChartOutcome, PlotError, Swatch, Unit, GRID,
-    INK, ONSET,
+    anchored, colored, font, legend_height, legend_row, text_width, tick, wrap, Chart,
+    ChartOutcome, PlotError, Swatch, Unit, GRID, INK, ONSET, SMALL, TEXT, TITLE,
 };
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;
@@ -52,37 +52,37 @@ pub struct Timeline {
     pub alarms: Vec<AlarmRow>,
 }
 
-const WIDTH: u32 = 1000;
-const TITLE_H: u32 = 64;
-const LEGEND_H: u32 = 26;
-const PANEL_HEAD_H: u32 = 24;
+/// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
+const WIDTH: u32 = 750;
+const SUBTITLE_LINE_H: u32 = 20;
 const PANEL_H: u32 = 170;
-const ROW_H: u32 = 20;
-const STRIP_EXTRA_H: u32 = 70;
-/// Room for detector names left of the alarm strip; the panels above indent to align.
-const Y_LABELS_W: u32 = 175;
+const ROW_H: u32 = 22;
+const STRIP_EXTRA_H: u32 = 76;
 const PANEL_Y_LABELS_W: u32 = 70;
 
 impl Timeline {
     fn strip_h(&self) -> u32 {
         self.alarms.len().max(1) as u32 * ROW_H + STRIP_EXTRA_H
     }
-}
 
-impl Chart for Timeline {
-    fn size(&self) -> (u32, u32) {
-        let panels = self.panels.len() as u32 * (PANEL_HEAD_H + PANEL_H);
-        (
-            WIDTH,
-            TITLE_H + LEGEND_H + panels + PANEL_HEAD_H + self.strip_h(),
-        )
+    fn subtitle_lines(&self) -> Vec<String> {
+        wrap(&self.subtitle, TEXT, WIDTH as i32 - 32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (title, rest) = area.split_vertically(TITLE_H);
-        title.draw(&Text::new(self.title.clone(), (16, 12), font(20.0)))?;
-        title.draw(&Text::new(self.subtitle.clone(), (16, 40), font(14.0)))?;
-        let (legend, mut rest) = rest.split_vertically(LEGEND_H);
+    fn title_h(&self) -> u32 {
+        44 + self.subtitle_lines().len() as u32 * SUBTITLE_LINE_H
+    }
+
+    /// Room for detector names left of the alarm strip; the panels above indent to align.
+    fn y_labels_w(&self) -> u32 {
+        let names = self
+            .alarms
+            .iter()
+            .map(|a| text_width(&a.detector, SMALL + 1.0));
+        names.max().unwrap_or(60).max(PANEL_Y_LABELS_W as i32) as u32 + 16
+    }
+
+    fn legend_items(&self) -> Vec<(String, RGBColor, Swatch)> {
         let mut items = vec![];
         if self.onset_s.is_some() {
             items.push(("measured leak onset".to_string(), ONSET, Swatch::Dashed));
@@ -107,19 +107,62 @@ impl Chart for Timeline {
                 items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
             }
         }
+        items
+    }
+
+    fn panel_items(p: &Panel) -> Vec<(String, RGBColor, Swatch)> {
+        let mut items = vec![(format!("{}:", p.title), WHITE, Swatch::Line)];
+        items.extend(
+            p.series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.label.clone(), super::SERIES[i % 6], Swatch::Line)),
+        );
+        items
+    }
+}
+
+impl Chart for Timeline {
+    fn size(&self) -> (u32, u32) {
+        let w = WIDTH as i32;
+        let panels: u32 = self
+            .panels
+            .iter()
+            .map(|p| legend_height(&Timeline::panel_items(p), w) as u32 + PANEL_H)
+            .sum();
+        (
+            WIDTH,
+            self.title_h()
+                + legend_height(&self.legend_items(), w) as u32
+                + panels
+                + super::LEGEND_LINE_H as u32
+                + self.strip_h(),
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let w = WIDTH as i32;
+        let (title, rest) = area.split_vertically(self.title_h());
+        title.draw(&Text::new(self.title.clone(), (16, 12), font(TITLE)))?;
+        for (k, line) in self.subtitle_lines().into_iter().enumerate() {
+            let y = 42 + k as i32 * SUBTITLE_LINE_H as i32;
+            title.draw(&Text::new(line, (16, y), font(TEXT)))?;
+        }
+        let items = self.legend_items();
+        let (legend, mut rest) = rest.split_vertically(legend_height(&items, w));
         legend_row(&legend, &items)?;
         let end = self.end_s.max(1.0);
         for p in &self.panels {
-            let (head, r) = rest.split_vertically(PANEL_HEAD_H);
+            let (head, r) = rest.split_vertically(legend_height(&Timeline::panel_items(p), w));
             let (body, r) = r.split_vertically(PANEL_H);
             rest = r;
             self.draw_panel(&head, &body, p, end)?;
         }
-        let (head, strip) = rest.split_vertically(PANEL_HEAD_H);
+        let (head, strip) = rest.split_vertically(super::LEGEND_LINE_H);
         head.draw(&Text::new(
             "First alarm of each detector".to_string(),
             (8, 4),
-            font(14.0),
+            font(TEXT),
         ))?;
         self.draw_strip(&strip, end)
     }
@@ -133,14 +176,7 @@ impl Timeline {
         p: &Panel,
         end: f64,
     ) -> Result<(), PlotError> {
-        let mut items = vec![(format!("{}:", p.title), WHITE, Swatch::Line)];
-        items.extend(
-            p.series
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.label.clone(), super::SERIES[i % 6], Swatch::Line)),
-        );
-        legend_row(head, &items)?;
+        legend_row(head, &Timeline::panel_items(p))?;
         let ymax = p
             .series
             .iter()
@@ -153,7 +189,7 @@ impl Timeline {
             .fold(0.0f64, f64::min);
         let ymax = if ymax > ymin { ymax * 1.08 } else { ymin + 1.0 };
         let mut c = ChartBuilder::on(body)
-            .margin_left(8 + Y_LABELS_W - PANEL_Y_LABELS_W)
+            .margin_left(8 + self.y_labels_w() - PANEL_Y_LABELS_W)
             .margin_right(24)
             .margin_top(4)
             .x_label_area_size(26)
@@ -163,13 +199,13 @@ impl Timeline {
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .axis_style(INK)
-            .x_labels(12)
+            .x_labels(10)
             .y_labels(5)
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&|v| tick(*v))
             .y_desc(p.unit.axis())
-            .label_style(font(12.0))
-            .axis_desc_style(font(13.0))
+            .label_style(font(SMALL + 1.0))
+            .axis_desc_style(font(SMALL + 1.0))
             .draw()?;
         if self.warmup_s > 0.0 {
             c.draw_series(std::iter::once(Rectangle::new(
@@ -214,19 +250,19 @@ impl Timeline {
             .margin_right(24)
             .margin_bottom(8)
             .x_label_area_size(44)
-            .y_label_area_size(Y_LABELS_W)
+            .y_label_area_size(self.y_labels_w())
             .build_cartesian_2d(0.0..end, (0..n - 1).into_segmented())?;
         c.configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .axis_style(INK)
-            .x_labels(12)
+            .x_labels(10)
             .y_labels(n as usize)
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&label)
             .x_desc("time since the fixture started (s)")
-            .label_style(font(12.0))
-            .axis_desc_style(font(13.0))
+            .label_style(font(SMALL + 1.0))
+            .axis_desc_style(font(SMALL + 1.0))
             .draw()?;
         let row = |i: usize| SegmentValue::CenterOf(n - 1 - i as i32);
         if self.warmup_s > 0.0 {
@@ -246,7 +282,7 @@ impl Timeline {
                 ONSET.stroke_width(2),
             ))?;
         }
-        let f = anchored(font(11.0), HPos::Left, VPos::Center);
+        let f = anchored(font(SMALL), HPos::Left, VPos::Center);
         for (i, a) in self.alarms.iter().enumerate() {
             match a.t_s {
                 Some(t) => {
@@ -258,7 +294,7 @@ impl Timeline {
                         None => format!("{} s", tick(t)),
                     };
                     // Near the right edge the label goes left of the marker, inside the plot.
-                    let (dx, side) = if t > 0.7 * end {
+                    let (dx, side) = if t > 0.6 * end {
                         (-10, HPos::Right)
                     } else {
                         (10, HPos::Left)
@@ -266,7 +302,7 @@ impl Timeline {
                     c.draw_series(std::iter::once(
                         EmptyElement::at((t, row(i)))
                             + TriangleMarker::new((0, 0), 6, a.outcome.color().filled())
-                            + Text::new(text, (dx, 0), anchored(font(11.0), side, VPos::Center)),
+                            + Text::new(text, (dx, 0), anchored(font(SMALL), side, VPos::Center)),
                     ))?;
                 }
                 None => {

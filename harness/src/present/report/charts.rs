@@ -2,6 +2,7 @@
 //! themselves ([`crate::present::plot`]) only draw.
 
 use super::load::RunView;
+use super::names;
 use super::panels;
 use crate::evaluate::detect;
 use crate::evaluate::score::{self, Outcome, ScoreRow};
@@ -140,22 +141,13 @@ pub fn heatmap(v: &RunView) -> Heatmap {
             if reps == 1 { "" } else { "s" }
         ),
         rows: scs.iter().map(|s| (s.name.clone(), s.role().to_string())).collect(),
+        row_links: scs
+            .iter()
+            .map(|s| Some(names::scenario_html(&s.name)))
+            .collect(),
         cols: dets,
         cells,
     }
-}
-
-/// The repetition a scenario's timeline shows: the first that can be scored, else the first.
-pub fn timeline_trace<'a>(v: &'a RunView, scenario: &str) -> Option<&'a Trace> {
-    let reps: Vec<&Trace> = v
-        .traces
-        .iter()
-        .filter(|t| t.meta.scenario.name == scenario)
-        .collect();
-    reps.iter()
-        .find(|t| score::unscorable(t).is_none())
-        .or(reps.first())
-        .copied()
 }
 
 pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
@@ -185,8 +177,8 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
             None => "does not leak".into(),
         },
     ];
-    if sc.truth.leaking && !sc.truth.site.is_empty() {
-        sub.push(format!("leaking site /{}/", sc.truth.site));
+    if let Some(f) = names::leaking_function(v, sc) {
+        sub.push(format!("leaking function {f}"));
     }
     if let Some(e) = &t.end {
         if e.status != crate::trace::EndStatus::Completed {
@@ -244,10 +236,11 @@ pub fn sweep(v: &RunView) -> Option<Sweep> {
         })
         .collect();
     Some(Sweep {
-        title: "Threshold sweep: recall and false-alarm rate as each detector's threshold is scaled".into(),
+        title: "Threshold sweep: recall against false-alarm rate as each detector's threshold is scaled".into(),
         subtitle: format!(
-            "Replayed from the recorded traces ({reps} repetitions, {leaking} leaking), no new runs. \
-             Recall counts alarms before onset as misses; the false-alarm rate is over non-leaking repetitions."
+            "Replayed from the recorded traces ({reps} repetitions, {leaking} leaking) at scales 1/16× to 16×, no new runs. \
+             Recall counts alarms before onset as misses; the false-alarm rate is over the {} non-leaking repetitions.",
+            reps - leaking
         ),
         curves,
     })

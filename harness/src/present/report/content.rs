@@ -1,15 +1,18 @@
-//! What the report says, as a [`Doc`]: written for a reader who never saw the code.
+//! What the main page says, as a [`Doc`]: findings first, then a linked table of contents, the
+//! summaries, the charts over the whole run, and an index of scenarios whose detail lives on
+//! their own pages ([`super::scenario_page`]). Written for a reader who never saw the code.
 
-use super::charts::{self, chart_outcome};
+use super::charts;
 use super::doc::Doc;
+use super::findings::{self, acceptable, join_and, leaking, negative, pct};
 use super::load::RunView;
+use super::names;
+use super::visible::{self, Visibility};
 use crate::evaluate::detect;
-use crate::evaluate::score::{self, Aggregate, Outcome, ScoreRow};
+use crate::evaluate::score::{self, Aggregate, Outcome, ScoreRow, Summary};
 use crate::evaluate::sweep::SWEEP_CSV;
 use crate::present::plot::heatmap::ratio_text;
-use crate::present::plot::{tick, ChartOutcome};
-use crate::scenario::Scenario;
-use crate::stats;
+use crate::present::plot::tick;
 use std::collections::BTreeSet;
 
 /// Chart file stems, shared with [`super::generate`].
@@ -18,17 +21,7 @@ pub const HEATMAP: &str = "latency-heatmap";
 pub const SWEEP: &str = "threshold-sweep";
 pub const OVERHEAD: &str = "overhead";
 
-/// The file stem of a scenario's timeline.
-pub fn timeline_stem(scenario: &str) -> String {
-    format!("timeline-{scenario}")
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.0}%", x * 100.0))
-        .unwrap_or_else(|| "–".into())
-}
-
-fn secs(v: Option<f64>) -> String {
+pub fn secs(v: Option<f64>) -> String {
     v.map(|x| format!("{} s", tick(x)))
         .unwrap_or_else(|| "–".into())
 }
@@ -38,7 +31,7 @@ fn times(v: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-fn frac(k: usize, n: usize) -> String {
+pub fn frac(k: usize, n: usize) -> String {
     if n == 0 {
         "–".into()
     } else {
@@ -56,7 +49,37 @@ fn distinct<'a>(vals: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// The whole report. `has_overhead`: the overhead chart was drawn.
+/// Leaves out columns whose every cell is `0` or `–` (after the first `keep` columns): they
+/// take width and say nothing.
+pub fn drop_empty_columns(
+    head: &[&str],
+    right: &[bool],
+    rows: Vec<Vec<String>>,
+    keep: usize,
+) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>) {
+    let empty = |j: usize| {
+        j >= keep
+            && rows
+                .iter()
+                .all(|r| r.get(j).is_none_or(|c| c == "0" || c == "–"))
+    };
+    let cols: Vec<usize> = (0..head.len()).filter(|&j| !empty(j)).collect();
+    (
+        cols.iter().map(|&j| head[j].to_string()).collect(),
+        cols.iter().map(|&j| right.get(j) == Some(&true)).collect(),
+        rows.into_iter()
+            .map(|r| cols.iter().filter_map(|&j| r.get(j).cloned()).collect())
+            .collect(),
+    )
+}
+
+fn table(d: &mut Doc, head: &[&str], right: &[bool], rows: Vec<Vec<String>>) {
+    let (head, right, rows) = drop_empty_columns(head, right, rows, 1);
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    d.table(&head, &right, rows);
+}
+
+/// The main page. `has_overhead`: the overhead chart was drawn.
 pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     let name = v
         .dir
@@ -67,18 +90,33 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
         title: format!("leakbench report: {name}"),
         ..Default::default()
     };
-    intro(&mut d, v);
-    environment(&mut d, v);
     let summary = score::summarize(&v.scores);
-    by_detector(&mut d, v, &summary.by_detector);
-    by_class(&mut d, v, &summary.by_detector_class);
+    let seen = visible::visibility(v);
+    let scs = charts::scenarios(v);
+    let leaks = scs.iter().filter(|s| s.truth.leaking).count();
+    d.p(format!(
+        "Go leak detectors scored against leaks whose onset the leaking program measured itself. This run: {} scenarios ({leaks} leaking, {} not: twins with the bug fixed and hard negatives that only look like leaks), {} repetitions, {} detectors. Terms: [How to read it](#how-to-read-it).",
+        scs.len(),
+        scs.len() - leaks,
+        v.traces.len(),
+        charts::detectors(v).len()
+    ));
+    // The heading stays outside the frame so it gets an anchor like any other.
+    d.h(1, "Findings");
+    d.callout(findings::findings(v, &summary));
+    d.contents(false);
+    by_detector(&mut d, v, &summary, &seen);
+    by_class(&mut d, v, &summary);
     d.h(1, "Latency");
-    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades.");
+    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades. A row's name leads to the scenario's page (in the HTML report; here, through [Scenarios](#scenarios)).");
     d.chart(HEATMAP, "Latency heatmap: scenario × detector");
     d.h(1, "Threshold sweep");
     if v.sweep.is_some() {
-        d.p("Every detector has one primary threshold. Scaling it trades sensitivity for false alarms. These curves replay the recorded traces at each scale (no new runs); 1× is the default used everywhere else in this report.");
-        d.chart(SWEEP, "Threshold sweep per detector");
+        d.p(format!("Every detector has one primary threshold; scaling it trades recall for false alarms. Each panel replays the recorded traces at nine scales of one detector's threshold (1/16× to 16×, no new runs) and plots its recall against its false-alarm rate, ROC-style: up and to the left is better, the diagonal is chance, the triangle is the default threshold used everywhere else in this report, and the shaded band is at most {} false alarms. A detector whose threshold changes nothing is a single point. Raw numbers: [`{SWEEP_CSV}`]({SWEEP_CSV}).", pct(Some(findings::ACCEPTABLE_FALSE_ALARMS))));
+        d.chart(
+            SWEEP,
+            "Recall against false-alarm rate as each detector's threshold is scaled",
+        );
     } else {
         d.p(format!("No threshold sweep: this run directory has no `{SWEEP_CSV}` (it was scored by an older leakbench; `leakbench replay` on it writes one)."));
     }
@@ -93,41 +131,30 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     );
     if has_overhead {
         d.h(1, "Overhead");
-        d.p("What sampling costs the program: each fixture's non-leaking twin runs as fast as it can, alternating windows without and with sampling; the ratio is its throughput while sampled over unsampled (100% = free). Raw rows: `overhead.csv`.");
+        d.p("What sampling costs the program: each fixture's non-leaking twin runs as fast as it can, alternating windows without and with sampling; the ratio is its throughput while sampled over unsampled (100% = free). Raw rows: [`overhead.csv`](overhead.csv).");
         d.chart(OVERHEAD, "Sampling overhead");
     }
-    scenarios(&mut d, v);
-    d.h(1, "Files");
-    d.list(vec![
-        "`scores.csv`: one row per scenario × detector × repetition (outcome, alarm time, latency, oracle bound, blamed site).".into(),
-        "`summary.json`, `summary.md`: the aggregates per detector and per detector × class.".into(),
-        format!("`{SWEEP_CSV}`: recall and false-alarm rate per detector at each threshold scale (the threshold sweep)."),
-        "`plots/`: every chart as SVG and PNG. `leakbench plot DIR` redraws them and this report from the files above and the traces.".into(),
-        "`traces/<scenario>/rep-<k>/`: the samples (`trace.jsonl`), the settings (`meta.json`), how the repetition ended (`end.json`) and the fixture's output.".into(),
-    ]);
+    scenario_index(&mut d, v, &seen);
+    glossary(&mut d);
+    environment(&mut d, v);
+    files(&mut d, v, has_overhead);
     d
 }
 
-fn intro(d: &mut Doc, v: &RunView) {
-    let scs = charts::scenarios(v);
-    let reps = v.traces.len();
-    let leaks = scs.iter().filter(|s| s.truth.leaking).count();
-    d.p(format!(
-        "leakbench runs small Go programs (fixtures) that each leak in one known way (goroutines blocked forever, maps that only grow, contexts never cancelled, finalizers that pin memory, C memory never freed), together with their non-leaking twins (the same program with the bug fixed) and hard negatives (programs whose memory moves like a leak but does not leak). While they run it samples them (goroutine and heap profiles, runtime/metrics, process memory) into traces, and each fixture records when its leak really started: the measured onset. Leak detectors then read the traces; a detector's first alarm is scored against that truth. This run: {} scenarios ({leaks} leaking, {} not), {reps} repetitions in all, {} detectors.",
-        scs.len(),
-        scs.len() - leaks,
-        charts::detectors(v).len()
-    ));
+fn glossary(d: &mut Doc) {
     d.h(1, "How to read it");
+    d.p("leakbench runs small Go programs (fixtures) that each leak in one known way (goroutines blocked forever, maps that only grow, contexts never cancelled, finalizers that pin memory, C memory never freed), together with their non-leaking twins (the same program with the bug fixed) and hard negatives (programs whose memory moves like a leak but does not leak). While they run it samples them (goroutine and heap profiles, runtime/metrics, process memory) into traces, and each fixture records when its leak really started: the measured onset. Leak detectors then read the traces; a detector's first alarm is scored against that truth.");
     d.list(vec![
         "**detected** (TP): a leaking scenario, first alarm at or after the measured onset; **in time** when within the scenario's tolerance, else **late**.".into(),
         "**missed** (FN): a leaking scenario, no alarm.".into(),
         "**false alarm** (FP): any alarm on a scenario that does not leak, or an alarm before the onset on one that does.".into(),
         "**quiet** (TN): no alarm on a scenario that does not leak: correct.".into(),
         "**not judged** (NA): the repetition did not finish, or a leaking trace has no measured onset. Never counted as correct.".into(),
-        "**latency**: first alarm − measured onset, seconds. **÷ bound**: latency over the oracle bound (see Latency).".into(),
-        "**recall**: detected ÷ judged leaking repetitions. **false-alarm rate**: false alarms ÷ judged non-leaking repetitions.".into(),
-        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class. Detectors that watch one number (a count, a byte total) name no site, so their right-site rate is 0%.".into(),
+        "**latency**: first alarm − measured onset, seconds. **÷ bound**: latency over the oracle bound (see [Latency](#latency)).".into(),
+        "**recall**: detected ÷ judged leaking repetitions. **precision**: detected ÷ all alarms (detections and false alarms). **false-alarm rate**: false alarms ÷ judged non-leaking repetitions.".into(),
+        "**recall where its metric grew**: recall over the leaks whose growth the detector's watched series shows (after the onset it ends above its pre-onset level by more than its pre-onset range and 5%, in most repetitions): a goroutine counter is not blamed for missing a map that grows.".into(),
+        format!("**best** / **fastest** for a class: only among detectors with at most {} false alarms on that class's non-leaking repetitions.", pct(Some(findings::ACCEPTABLE_FALSE_ALARMS))),
+        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class. **n/a**: the detector names no site (it watches one number, a count or a byte total).".into(),
     ]);
 }
 
@@ -177,8 +204,10 @@ fn environment(d: &mut Doc, v: &RunView) {
         .filter_map(|t| {
             score::unscorable(t).map(|why| {
                 format!(
-                    "`{}` repetition {}: {why}",
-                    t.meta.scenario.name, t.meta.rep
+                    "[`{}`]({}) repetition {}: {why}",
+                    t.meta.scenario.name,
+                    names::scenario_page(&t.meta.scenario.name),
+                    t.meta.rep
                 )
             })
         })
@@ -189,41 +218,103 @@ fn environment(d: &mut Doc, v: &RunView) {
     }
 }
 
-fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
+fn files(d: &mut Doc, v: &RunView, has_overhead: bool) {
+    d.h(1, "Files");
+    // `./`: a file to open as it is, not a page of the report (see `doc`).
+    let link = |f: &str| {
+        if v.dir.join(f).exists() {
+            format!("[`{f}`](./{f})")
+        } else {
+            format!("`{f}`")
+        }
+    };
+    let mut items = vec![
+        format!("{}: one row per scenario × detector × repetition (outcome, alarm time, latency, oracle bound, blamed site).", link("scores.csv")),
+        format!("{}, {}: the aggregates per detector and per detector × class.", link("summary.json"), link("summary.md")),
+        format!("{}: recall and false-alarm rate per detector at each threshold scale (the threshold sweep).", link(SWEEP_CSV)),
+    ];
+    if has_overhead {
+        items.push(format!(
+            "{}: the overhead study's rows.",
+            link("overhead.csv")
+        ));
+    }
+    items.extend([
+        "`plots/`: every chart as SVG and PNG. `leakbench plot DIR` redraws them and this report from the files above and the traces.".into(),
+        format!("`{}/`: one page per scenario (its table, timelines and trace files), in Markdown and HTML.", names::SCENARIOS_DIR),
+        "`traces/<scenario>/rep-<k>/`: the samples (`trace.jsonl`), the settings (`meta.json`), how the repetition ended (`end.json`) and the fixture's output; each scenario's page links its own.".into(),
+    ]);
+    d.list(items);
+}
+
+/// Did this detector name a site in any alarm of the run? A detector that raised alarms and
+/// never named one cannot: its right-site rate is "n/a", not 0%.
+fn names_sites(v: &RunView, detector: &str) -> bool {
+    v.scores
+        .iter()
+        .any(|r| r.detector == detector && r.site.is_some())
+}
+
+fn by_detector(d: &mut Doc, v: &RunView, s: &Summary, seen: &Visibility) {
     d.h(1, "Summary by detector");
+    d.p(format!("Recall beside precision and false alarms; **recall where its metric grew** counts only the leaks whose growth the series the detector watches shows (a goroutine counter is not blamed for missing a map). Per class: [Summary by leak class](#summary-by-leak-class); the detectors' thresholds: [Threshold sweep](#threshold-sweep). A false-alarm rate above {} is in bold.", pct(Some(findings::ACCEPTABLE_FALSE_ALARMS))));
     let order = charts::detectors(v);
     let mut rows = Vec::new();
     for name in &order {
-        let Some(a) = aggs.iter().find(|a| &a.detector == name) else {
+        let Some(a) = s.by_detector.iter().find(|a| &a.detector == name) else {
             continue;
         };
-        let watches = detect::by_name(name)
-            .map(|s| s.watches.to_string())
-            .unwrap_or_default();
-        let leaking = a.tp + a.fn_ + a.fp_early;
-        let negative = a.fp - a.fp_early + a.tn;
+        let watched = detect::by_name(name).ok().map(|s| s.watches);
+        let visible = watched.map(|w| {
+            let mine: Vec<&ScoreRow> = v
+                .scores
+                .iter()
+                .filter(|r| &r.detector == name && r.leaking && seen.shows(&r.scenario, w))
+                .collect();
+            score::aggregate(name, None, &mine)
+        });
+        let fa = format!(
+            "{} ({})",
+            pct(a.false_alarm_rate),
+            frac(a.fp - a.fp_early, negative(a))
+        );
         rows.push(vec![
             format!("`{name}`"),
-            watches,
-            format!("{} ({})", pct(a.recall), frac(a.tp, leaking)),
-            format!(
-                "{} ({})",
-                pct(a.false_alarm_rate),
-                frac(a.fp - a.fp_early, negative)
-            ),
+            watched.map(|w| w.to_string()).unwrap_or_default(),
+            format!("{} ({})", pct(a.recall), frac(a.tp, leaking(a))),
+            match &visible {
+                Some(x) if leaking(x) > 0 => {
+                    format!("{} ({})", pct(x.recall), frac(x.tp, leaking(x)))
+                }
+                Some(_) => "no such leak".into(),
+                None => "–".into(),
+            },
+            pct(a.precision),
+            if a.false_alarm_rate.is_some() && !acceptable(a) {
+                format!("**{fa}**")
+            } else {
+                fa
+            },
             a.fp_early.to_string(),
             secs(a.latency_median_s),
             times(a.latency_over_oracle_median),
             pct(a.timely_rate),
-            pct(a.site_ok_rate),
+            if a.tp > 0 && !names_sites(v, name) {
+                "n/a".into()
+            } else {
+                pct(a.site_ok_rate)
+            },
             pct(a.class_ok_rate),
         ]);
     }
-    d.table(
+    table(
+        d,
         &[
             "detector",
             "watches",
             "recall",
+            "recall where its metric grew",
+            "precision",
             "false-alarm rate",
             "alarms before onset",
             "median latency",
@@ -232,11 +323,13 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
             "right site",
             "right class",
         ],
-        &[false, false, true, true, true, true, true, true, true, true],
+        &[
+            false, false, true, true, true, true, true, true, true, true, true, true,
+        ],
         rows,
     );
-    window_caveat(d, v, &order);
-    let mut clean: Vec<&Aggregate> = aggs
+    let mut clean: Vec<&Aggregate> = s
+        .by_detector
         .iter()
         .filter(|a| a.fp == 0 && a.recall.is_some())
         .collect();
@@ -260,50 +353,13 @@ fn by_detector(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
     }
 }
 
-/// Says which detectors judge a trend over a window longer than the leaks in this run lasted:
-/// their misses may be the matrix's, not theirs.
-fn window_caveat(d: &mut Doc, v: &RunView, order: &[String]) {
-    let spans: Vec<f64> = v
-        .traces
-        .iter()
-        .filter(|t| t.meta.scenario.truth.leaking)
-        .filter_map(|t| Some(t.samples.last()?.t - t.onset_s()?))
-        .collect();
-    let Some(median) = crate::stats::median(&spans) else {
-        return;
-    };
-    let long: Vec<String> = order
-        .iter()
-        .filter_map(|name| {
-            let w = detect::by_name(name).ok()?.window_s?;
-            (w >= median).then(|| format!("`{name}` ({w:.0} s)"))
-        })
-        .collect();
-    let (lo, hi) = spans
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-    let mut text = if hi - lo < 0.05 {
-        format!("The leaks were watched for {median:.1} s after their measured onset.")
-    } else {
-        format!(
-            "The leaks were watched for {lo:.1}–{hi:.1} s after their measured onset (median {median:.1} s)."
-        )
-    };
-    if !long.is_empty() {
-        text.push_str(&format!(
-            " {} judge a trend over a window at least that long: for them a miss or a late alarm here may mean the runs were too short rather than that the leak is invisible to them; a run with a longer `duration_s` tells the two apart.",
-            long.join(", ")
-        ));
-    }
-    d.p(text);
-}
-
-fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
+fn by_class(d: &mut Doc, v: &RunView, s: &Summary) {
     d.h(1, "Summary by leak class");
-    d.p("Twins and hard negatives count under the class they imitate. A detector is **clean** on a class when it found every leaking repetition after its onset and raised no false alarm.");
+    let ok = pct(Some(findings::ACCEPTABLE_FALSE_ALARMS));
+    d.p(format!("Twins and hard negatives count under the class they imitate. **Best** and **fastest** consider only detectors with at most {ok} false alarms on the class's non-leaking repetitions, so a detector that alarms on everything is never named. A detector is **clean** on a class when it found every leaking repetition after its onset and raised no false alarm."));
     let mut rows = Vec::new();
-    for c in charts::classes(v) {
-        let of: Vec<&ScoreRow> = v.scores.iter().filter(|r| r.class == c).collect();
+    for c in findings::classes(v, s) {
+        let of: Vec<&ScoreRow> = v.scores.iter().filter(|r| r.class == c.class).collect();
         let reps = |leaking: bool| {
             of.iter()
                 .filter(|r| r.leaking == leaking && r.outcome != Outcome::Na)
@@ -311,33 +367,38 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
                 .collect::<BTreeSet<_>>()
                 .len()
         };
-        let in_class: Vec<&Aggregate> = aggs.iter().filter(|a| a.class == Some(c)).collect();
-        let clean: Vec<String> = charts::detectors(v)
-            .into_iter()
-            .filter(|n| {
-                in_class
-                    .iter()
-                    .any(|a| &a.detector == n && a.fp == 0 && a.fn_ == 0 && a.tp > 0)
+        let best = if c.best.is_empty() {
+            "none".to_string()
+        } else {
+            let names: Vec<String> = c.best.iter().map(|a| format!("`{}`", a.detector)).collect();
+            format!("{} (recall {})", join_and(&names), pct(c.best[0].recall))
+        };
+        let fastest = c
+            .fastest
+            .map(|a| {
+                format!(
+                    "`{}` ({}, recall {})",
+                    a.detector,
+                    secs(a.latency_median_s),
+                    pct(a.recall)
+                )
             })
-            .map(|n| format!("`{n}`"))
-            .collect();
-        let fastest = in_class
-            .iter()
-            .filter(|a| a.recall.is_some_and(|r| r >= 0.5))
-            .filter_map(|a| Some((a.latency_median_s?, a)))
-            .min_by(|x, y| x.0.total_cmp(&y.0))
-            .map(|(l, a)| format!("`{}` ({} s, recall {})", a.detector, tick(l), pct(a.recall)))
-            .unwrap_or_else(|| "–".into());
+            .unwrap_or_else(|| "none".into());
         rows.push(vec![
-            c.to_string(),
+            c.class.to_string(),
             reps(true).to_string(),
             reps(false).to_string(),
-            if clean.is_empty() {
+            best,
+            fastest,
+            if c.clean.is_empty() {
                 "none".into()
             } else {
-                clean.join(", ")
+                c.clean
+                    .iter()
+                    .map(|a| format!("`{}`", a.detector))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
-            fastest,
         ]);
     }
     d.table(
@@ -345,133 +406,71 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
             "class",
             "leaking repetitions",
             "non-leaking repetitions",
+            &format!("best at ≤ {ok} false alarms"),
+            &format!("fastest at ≤ {ok} false alarms, recall ≥ 50% (median latency)"),
             "clean detectors",
-            "fastest with recall ≥ 50% (median latency)",
         ],
-        &[false, true, true, false, false],
+        &[false, true, true, false, false, false],
         rows,
     );
     d.chart(MATRIX, "Detection matrix: outcomes per detector and class");
 }
 
-/// One repetition's outcome for the per-scenario table.
-fn cell(r: &ScoreRow) -> String {
-    match (chart_outcome(r), r.outcome) {
-        (Some(ChartOutcome::InTime | ChartOutcome::Late), _) => {
-            let mut s = format!(
-                "{} +{}",
-                if chart_outcome(r) == Some(ChartOutcome::Late) {
-                    "late"
-                } else {
-                    "in time"
-                },
-                secs(r.latency_s)
-            );
-            if let (Some(l), Some(o)) = (r.latency_s, r.oracle_s.filter(|o| *o > 0.0)) {
-                s.push_str(&format!(" ({}×)", ratio_text(l / o)));
-            }
-            s
-        }
-        (Some(ChartOutcome::Missed), _) => "missed".into(),
-        (Some(ChartOutcome::FalseAlarm), _) => format!("false alarm at {}", secs(r.alarm_s)),
-        (Some(ChartOutcome::Quiet), _) => "quiet".into(),
-        (None, _) => format!("not judged: {}", r.note),
-    }
-}
-
-fn scenarios(d: &mut Doc, v: &RunView) {
+/// The index of scenario pages: every scenario reachable from the main page.
+fn scenario_index(d: &mut Doc, v: &RunView, seen: &Visibility) {
     d.h(1, "Scenarios");
-    d.p("One section per scenario: what it is, each detector's outcome per repetition, and a timeline of one repetition (the watched metrics, the measured onset, and each detector's first alarm).");
+    d.p("Each scenario has its own page: what it is, every detector's outcome in every repetition, the timeline of every repetition (the watched metrics, the measured onset, each detector's first alarm) and its trace files.");
     let dets = charts::detectors(v);
-    for sc in charts::scenarios(v) {
-        scenario(d, v, &sc, &dets);
-    }
-}
-
-fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
-    d.h(2, &sc.name);
-    let onsets: Vec<f64> = v
-        .traces
-        .iter()
-        .filter(|t| t.meta.scenario.name == sc.name)
-        .filter_map(|t| t.onset_s())
-        .collect();
-    let mut facts = vec![
-        format!("class **{}**", sc.truth.class),
-        format!("**{}**", sc.role()),
-        format!("fixture `{}`", sc.fixture),
-        format!(
-            "{} s, sampled every {} s, warm-up {} s",
-            tick(sc.duration_s),
-            tick(sc.interval_s),
-            tick(sc.warmup_s)
-        ),
-    ];
-    if sc.truth.leaking {
-        facts.push(format!(
-            "leak starts at {} s by design, measured onset {} (median)",
-            tick(sc.leak.onset_s),
-            secs(stats::median(&onsets))
-        ));
-        facts.push(format!("leaking site `{}`", sc.truth.site));
-        facts.push(format!("tolerance {} s", tick(sc.truth.tolerance_s)));
-    }
-    let desc = if sc.description.is_empty() {
-        String::new()
-    } else {
-        format!("{}. ", sc.description.trim_end_matches('.'))
-    };
-    d.p(format!("{desc}{}.", facts.join(" · ")));
-    let reps: Vec<u32> = v
-        .scores
-        .iter()
-        .filter(|r| r.scenario == sc.name)
-        .map(|r| r.rep)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut head: Vec<String> = vec!["detector".into()];
-    head.extend(reps.iter().map(|r| format!("rep {r}")));
-    head.push("blamed site".into());
     let mut rows = Vec::new();
-    for det in dets {
-        let mine: Vec<&ScoreRow> = v
-            .scores
+    for sc in charts::scenarios(v) {
+        let mine: Vec<&ScoreRow> = v.scores.iter().filter(|r| r.scenario == sc.name).collect();
+        let with = |o: Outcome| {
+            mine.iter()
+                .filter(|r| r.outcome == o)
+                .map(|r| r.detector.as_str())
+                .collect::<BTreeSet<_>>()
+                .len()
+        };
+        let shows: Vec<&str> = visible::SERIES
             .iter()
-            .filter(|r| r.scenario == sc.name && &r.detector == det)
+            .filter(|w| seen.shows(&sc.name, **w))
+            .map(|w| w.as_str())
             .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let mut row = vec![format!("`{det}`")];
-        for rep in &reps {
-            row.push(
-                mine.iter()
-                    .find(|r| r.rep == *rep)
-                    .map(|r| cell(r))
-                    .unwrap_or_else(|| "–".into()),
-            );
-        }
-        let sites: BTreeSet<String> = mine
-            .iter()
-            .filter_map(|r| {
-                let s = r.site.as_ref()?;
-                Some(match r.site_ok {
-                    Some(true) => format!("`{s}` ✓"),
-                    _ => format!("`{s}`"),
-                })
-            })
-            .collect();
-        row.push(if sites.is_empty() {
-            "–".into()
-        } else {
-            sites.into_iter().collect::<Vec<_>>().join(", ")
-        });
-        rows.push(row);
+        rows.push(vec![
+            format!("[{}]({})", sc.name, names::scenario_page(&sc.name)),
+            sc.truth.class.to_string(),
+            sc.role().to_string(),
+            names::leaking_function(v, &sc)
+                .map(|f| format!("`{f}`"))
+                .unwrap_or_else(|| "–".into()),
+            if sc.truth.leaking {
+                format!("{}/{}", with(Outcome::Tp), dets.len())
+            } else {
+                "–".into()
+            },
+            format!("{}/{}", with(Outcome::Fp), dets.len()),
+            if sc.truth.leaking {
+                if shows.is_empty() {
+                    "none".into()
+                } else {
+                    shows.join(", ")
+                }
+            } else {
+                "–".into()
+            },
+        ]);
     }
-    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    d.table(&head_refs, &vec![false; head.len()], rows);
-    if charts::timeline_trace(v, &sc.name).is_some() {
-        d.chart(timeline_stem(&sc.name), format!("Timeline of {}", sc.name));
-    }
+    d.table(
+        &[
+            "scenario",
+            "class",
+            "role",
+            "leaking function",
+            "detectors that found it",
+            "detectors with a false alarm",
+            "series that show its growth",
+        ],
+        &[false, false, false, false, true, true, false],
+        rows,
+    );
 }

@@ -1,18 +1,27 @@
-//! The report of a run directory: every chart (`plots/*.svg`, `plots/*.png`), `report.md`
-//! and `report.html` (the same content, SVGs inline), from the files a scored run holds
+//! The report of a run directory: every chart (`plots/*.svg`, `plots/*.png`), the main page
+//! `report.md` / `report.html` (findings, contents, summaries, the charts over the whole run,
+//! an index of scenarios) and one page per scenario, `scenarios/<name>.md` / `.html` (its
+//! table and the timeline of every repetition), linked both ways, criterion.rs-style. The
+//! Markdown and HTML pages say the same; the HTML inlines the SVGs (its heatmap's row names
+//! link to the scenario pages). Everything comes from the files a scored run holds
 //! (`run.json`, `scores.csv`, `sweep.csv`, the traces, `overhead.csv` if any). Re-running
 //! [`generate`] on the same directory gives the same bytes: nothing is measured again.
 //!
-//! Owns what the report says, which data each chart gets ([`charts`], [`panels`]) and where
-//! its files go. Must not run fixtures, run a detector or score: scores come from
-//! `scores.csv`, and the threshold sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote
-//! it (a run without one gets a line saying so and no sweep chart, never a re-scoring).
+//! Owns what the report says ([`content`], [`findings`], [`scenario_page`]), which data each
+//! chart gets ([`charts`], [`panels`], [`visible`]) and where its files go ([`names`]). Must
+//! not run fixtures, run a detector or score: scores come from `scores.csv`, and the threshold
+//! sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote it (a run without one gets a
+//! line saying so and no sweep chart, never a re-scoring).
 
 pub mod charts;
 pub mod content;
 pub mod doc;
+pub mod findings;
 pub mod load;
+pub mod names;
 pub mod panels;
+pub mod scenario_page;
+pub mod visible;
 
 use crate::fsio;
 use crate::present::plot::{self, PlotError};
@@ -35,11 +44,27 @@ enum AnyChart {
     Overhead(plot::overhead::Overhead),
 }
 
+/// A chart drawn: its SVG file, the same SVG with its links for inlining, its PNG.
+struct Drawn {
+    svg: String,
+    inline: String,
+    png: Vec<u8>,
+}
+
 impl AnyChart {
-    /// (SVG, PNG).
-    fn render(&self) -> Result<(String, Vec<u8>), PlotError> {
-        fn both(c: &impl plot::Chart) -> Result<(String, Vec<u8>), PlotError> {
-            Ok((plot::svg(c)?, plot::png(c)?))
+    fn render(&self) -> Result<Drawn, PlotError> {
+        fn both(c: &impl plot::Chart) -> Result<Drawn, PlotError> {
+            let svg = plot::svg(c)?;
+            let links = plot::link_overlay(c);
+            let inline = match svg.rfind("</svg>") {
+                Some(at) if !links.is_empty() => format!("{}{links}{}", &svg[..at], &svg[at..]),
+                _ => svg.clone(),
+            };
+            Ok(Drawn {
+                png: plot::rasterize(&svg)?,
+                svg,
+                inline,
+            })
         }
         match self {
             AnyChart::Timeline(c) => both(c),
@@ -56,6 +81,8 @@ impl AnyChart {
 pub struct Generated {
     pub report_md: PathBuf,
     pub report_html: PathBuf,
+    /// Every scenario page, Markdown and HTML.
+    pub pages: Vec<PathBuf>,
     /// Every chart file (SVG and PNG).
     pub charts: Vec<PathBuf>,
 }
@@ -83,13 +110,11 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
     if let Some(o) = overhead {
         todo.push((content::OVERHEAD.into(), AnyChart::Overhead(o)));
     }
-    for sc in charts::scenarios(v) {
-        if let Some(t) = charts::timeline_trace(v, &sc.name) {
-            todo.push((
-                content::timeline_stem(&sc.name),
-                AnyChart::Timeline(charts::timeline(v, t)),
-            ));
-        }
+    for t in &v.traces {
+        todo.push((
+            names::timeline_stem(&t.meta.scenario.name, t.meta.rep),
+            AnyChart::Timeline(charts::timeline(v, t)),
+        ));
     }
     let bar = mp.add(ProgressBar::new(todo.len() as u64));
     bar.set_style(
@@ -103,21 +128,33 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
     bar.finish_with_message("done");
     let mut svgs = BTreeMap::new();
     let mut files = Vec::new();
-    for (stem, svg, paths) in rendered {
-        svgs.insert(stem, svg);
+    for (stem, inline, paths) in rendered {
+        svgs.insert(stem, inline);
         files.extend(paths);
     }
+    let inline = |stem: &str| svgs.get(stem).cloned();
     let doc = content::report(v, has_overhead);
     let report_md = v.dir.join(REPORT_MD);
     fsio::write_atomic(&report_md, doc.markdown().as_bytes())?;
     let report_html = v.dir.join(REPORT_HTML);
-    fsio::write_atomic(
-        &report_html,
-        doc.html(|stem| svgs.get(stem).cloned()).as_bytes(),
-    )?;
+    fsio::write_atomic(&report_html, doc.html(inline).as_bytes())?;
+    let seen = visible::visibility(v);
+    let scs = charts::scenarios(v);
+    let mut pages = Vec::new();
+    for (i, sc) in scs.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|k| scs[k].name.as_str());
+        let next = scs.get(i + 1).map(|s| s.name.as_str());
+        let page = scenario_page::page(v, sc, &seen, prev, next);
+        let md = v.dir.join(names::scenario_page(&sc.name));
+        fsio::write_atomic(&md, page.markdown().as_bytes())?;
+        let html = v.dir.join(names::scenario_html(&sc.name));
+        fsio::write_atomic(&html, page.html(inline).as_bytes())?;
+        pages.extend([md, html]);
+    }
     Ok(Generated {
         report_md,
         report_html,
+        pages,
         charts: files,
     })
 }
@@ -133,13 +170,13 @@ fn render_all(
     let one =
         |(stem, chart): &(String, AnyChart)| -> anyhow::Result<(String, String, Vec<PathBuf>)> {
             bar.set_message(stem.clone());
-            let (svg, png) = chart.render()?;
+            let drawn = chart.render()?;
             let svg_path = plots.join(format!("{stem}.svg"));
             let png_path = plots.join(format!("{stem}.png"));
-            fsio::write_atomic(&svg_path, svg.as_bytes())?;
-            fsio::write_atomic(&png_path, &png)?;
+            fsio::write_atomic(&svg_path, drawn.svg.as_bytes())?;
+            fsio::write_atomic(&png_path, &drawn.png)?;
             bar.inc(1);
-            Ok((stem.clone(), svg, vec![svg_path, png_path]))
+            Ok((stem.clone(), drawn.inline, vec![svg_path, png_path]))
         };
     let mut results: Vec<Option<anyhow::Result<_>>> = (0..todo.len()).map(|_| None).collect();
     std::thread::scope(|s| {
@@ -209,12 +246,13 @@ mod tests {
             content::SWEEP.to_string(),
             content::OVERHEAD.to_string(),
         ];
-        stems.extend(
-            charts::scenarios(&view)
-                .iter()
-                .map(|s| content::timeline_stem(&s.name)),
-        );
-        assert_eq!(stems.len(), 7, "three scenarios in the committed run");
+        let timelines: Vec<String> = view
+            .traces
+            .iter()
+            .map(|t| names::timeline_stem(&t.meta.scenario.name, t.meta.rep))
+            .collect();
+        assert_eq!(timelines.len(), 3, "three repetitions in the committed run");
+        stems.extend(timelines.iter().cloned());
         let md = std::fs::read_to_string(&g.report_md).unwrap();
         let html = std::fs::read_to_string(&g.report_html).unwrap();
         for stem in &stems {
@@ -223,22 +261,54 @@ mod tests {
                 let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
                 assert!(len > 1000, "{} missing or tiny ({len} bytes)", p.display());
             }
+        }
+        for stem in &stems[..4] {
             assert!(
                 md.contains(&format!("(plots/{stem}.png)")),
                 "report.md lacks {stem}"
             );
         }
         assert_eq!(g.charts.len(), 2 * stems.len());
-        assert_eq!(
-            html.matches("<svg").count(),
-            stems.len(),
-            "every chart inline"
+        assert_eq!(html.matches("<svg").count(), 4, "the run's charts inline");
+        // Findings first: before the contents and every summary.
+        let findings = md.find("## Findings").expect("findings");
+        assert!(findings < md.find("- [Summary by detector]").expect("contents"));
+        // Every scenario has a page, linked from the index and linking back; its timelines
+        // are on it, one per repetition.
+        let scs = charts::scenarios(&view);
+        assert_eq!(g.pages.len(), 2 * scs.len());
+        for sc in &scs {
+            let page = names::scenario_page(&sc.name);
+            assert!(md.contains(&format!("]({page})")), "report.md links {page}");
+            assert!(html.contains(&format!("href=\"{}\"", names::scenario_html(&sc.name))));
+            let text = std::fs::read_to_string(dir.join(&page)).unwrap();
+            assert!(text.contains("](../report.md)"), "{page} links back");
+            for t in view
+                .traces
+                .iter()
+                .filter(|t| t.meta.scenario.name == sc.name)
+            {
+                let stem = names::timeline_stem(&sc.name, t.meta.rep);
+                assert!(
+                    text.contains(&format!("(../plots/{stem}.png)")),
+                    "{page}: {stem}"
+                );
+            }
+            let page_html =
+                std::fs::read_to_string(dir.join(names::scenario_html(&sc.name))).unwrap();
+            assert!(page_html.contains("href=\"../report.html\""));
+        }
+        // Sites are named as functions on the main page; the regex is only on the scenario's.
+        assert!(md.contains("`main.sendResult`"), "{md}");
+        assert!(
+            !md.contains(r"main\.sendResult"),
+            "no regex on the main page"
         );
         // Its leak ran 6.5 s after onset: detectors with a longer trend window are named as
         // possibly limited by the run, detectors without a window are not.
         let caveat = md
             .lines()
-            .find(|l| l.starts_with("The leaks were watched for 6.5 s"))
+            .find(|l| l.contains("the leaks were watched for 6.5 s"))
             .expect("the window caveat");
         assert!(caveat.contains("`theil-sen-heap` (20 s)"), "{caveat}");
         assert!(!caveat.contains("goroutine-threshold"), "{caveat}");
