@@ -60,7 +60,7 @@ var (
 	hold            = flag.Duration("hold", 2*time.Second, "freed-load: how long the load is held")
 	swingPeriod     = flag.Duration("swing-period", 4*time.Second, "goroutine-churn: period of the spawn-rate swing")
 	budgetPct       = flag.Int("budget-pct", 60, "gomemlimit-growth: memo budget, percent of GOMEMLIMIT")
-	keys            = flag.Int("keys", 12000, "slow-warm-cache: key space (= the plateau, in entries)")
+	keys            = flag.Int("keys", 24000, "slow-warm-cache: key space (= the plateau, in entries)")
 )
 
 var shapes = map[string]struct {
