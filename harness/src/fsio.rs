@@ -59,6 +59,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     Ok(())
 }
 
+/// Reads a whole file's bytes, naming the path on failure.
+pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
+    std::fs::read(path).map_err(|e| FsError::new("could not read", path, e))
+}
+
 /// Reads a whole file to a string, naming the path on failure.
 pub fn read_to_string(path: &Path) -> Result<String, FsError> {
     std::fs::read_to_string(path).map_err(|e| FsError::new("could not read", path, e))

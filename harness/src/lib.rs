@@ -19,7 +19,8 @@
 //!   [`merge`] combines run directories.
 //! - [`app`] holds each command's use case (what `main.rs` dispatches to), so tests call
 //!   commands without spawning the binary.
-//! - [`bad_input`], [`clock`], [`fsio`] and [`stats`] are small shared utilities.
+//! - [`bad_input`], [`clock`], [`fsio`], [`stats`] and [`table`] (the one Markdown table
+//!   writer) are small shared utilities.
 //!
 //! Why folders rather than a flat crate: with thirty modules a flat list hid which stage a
 //! module belongs to, and a stage folder's `mod.rs` is where its "owns / must not" rule lives.
@@ -36,4 +37,5 @@ pub mod record;
 pub mod sample;
 pub mod scenario;
 pub mod stats;
+pub mod table;
 pub mod trace;

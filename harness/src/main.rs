@@ -83,22 +83,25 @@ enum Cmd {
     /// Builds the fixtures, runs every scenario (leaks, twins, hard negatives) for --reps
     /// repetitions, --jobs at a time, scores the traces with every detector, and writes
     /// scores.csv, summary.json, plots/ and report.md / report.html into a new run directory
-    /// under results/, whose path it prints last. Ctrl-C keeps what finished; complete it
-    /// with `leakbench run --resume DIR`, then `leakbench replay DIR` and `leakbench plot DIR`.
+    /// under results/; prints a results table, and the run directory's path last. Takes the
+    /// same flags as `run`. Ctrl-C keeps what finished; `leakbench run-all --resume DIR`
+    /// completes, scores and reports it.
     ///   leakbench run-all                        the default matrix (a few minutes)
     ///   leakbench run-all --reps 1 goroutine-abandoned-sender goroutine-abandoned-sender-fixed
     #[command(verbatim_doc_comment)]
     RunAll(RunAllArgs),
     /// Redraw the charts and the report of a scored run directory, running nothing.
     ///
-    /// Reads DIR/run.json, DIR/scores.csv, the traces (and DIR/overhead.csv if present) and
+    /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv if
+    /// present) and
     /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
     #[command(verbatim_doc_comment)]
     Plot(PlotArgs),
     /// Re-score a recorded run with every detector: no processes, deterministic.
     ///
     /// Reads DIR/traces/*/rep-*/ and writes DIR/scores.csv (one row per scenario × detector ×
-    /// repetition), DIR/summary.json and DIR/summary.md. The same traces always give the same
+    /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
+    /// alarms of every detector at thresholds from 1/4x to 4x). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
@@ -126,21 +129,34 @@ enum Cmd {
     ///   leakbench merge a b --out merged
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
+    /// Compare two scored runs cell by cell, as benchstat compares benchmarks.
+    ///
+    /// For every scenario × detector: leaks caught, false alarms and median latency in
+    /// RUN_A and RUN_B, and how B differs: a change only where Fisher's exact test (counts)
+    /// or a two-sided Mann-Whitney U test (latencies) gives p <= --alpha, else `~` with the
+    /// p-value and sample sizes. Says so when the repetitions are too few for any test to
+    /// reach --alpha.
+    ///   leakbench compare results/run-old results/run-new
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
 }
 
+/// The flags `run` and `run-all` share, with the same defaults.
 #[derive(Args, Debug)]
-struct RunArgs {
-    /// Scenario names (see `leakbench list`) or paths to scenario files. None: all.
+struct MatrixArgs {
+    /// Scenario names (see `leakbench list`), paths to scenario files, globs over names
+    /// (quoted: 'goroutine-*') or leak classes (`map`: its leaks, twins and hard negatives).
+    /// None: all.
     #[arg(value_name = "SCENARIO")]
     scenarios: Vec<String>,
     /// Repetitions per scenario (the seed of repetition k is the scenario's seed + k).
-    /// Default: 1.
-    #[arg(long, value_name = "N", conflicts_with = "resume")]
-    reps: Option<u32>,
+    #[arg(long, default_value_t = RUN_REPS, value_name = "N", conflicts_with = "resume")]
+    reps: u32,
     /// Run directory. Default: results/run-<UTC date>-<time>.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Fixtures recorded at once. Each fixture's workload is light; sampling is cheap.
+    /// Fixtures recorded at once. Fixtures are mostly idle between samples, so more of them
+    /// than cores fit.
     #[arg(long, short = 'j', default_value_t = RUN_JOBS, value_name = "N")]
     jobs: usize,
     /// Run only slice I of N of the scenario × repetition matrix (deterministic), e.g. 1/2.
@@ -153,9 +169,58 @@ struct RunArgs {
     /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
     #[arg(long, conflicts_with = "resume")]
     no_goroutineleak: bool,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+/// Copies of the scores in the formats hyperfine exports, byte-identical to the run
+/// directory's own files.
+#[derive(Args, Debug, Default)]
+struct ExportArgs {
+    /// Also write the aggregates (summary.json) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+    /// Also write every scored row (scores.csv) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<PathBuf>,
+    /// Also write the summary tables (summary.md) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_markdown: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    fn request(&self) -> rec::Exports {
+        rec::Exports {
+            json: self.export_json.clone(),
+            csv: self.export_csv.clone(),
+            markdown: self.export_markdown.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    matrix: MatrixArgs,
     /// Record only; score later with `leakbench replay DIR`.
     #[arg(long)]
     no_score: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// The base run (scored: it has scores.csv).
+    #[arg(value_name = "RUN_A")]
+    a: PathBuf,
+    /// The run compared with it.
+    #[arg(value_name = "RUN_B")]
+    b: PathBuf,
+    /// Significance level of both tests.
+    #[arg(long, default_value_t = leakbench::present::compare::ALPHA, value_name = "P")]
+    alpha: f64,
+    /// Print Markdown tables instead of aligned text.
+    #[arg(long)]
+    markdown: bool,
 }
 
 #[derive(Args, Debug)]
@@ -211,25 +276,12 @@ struct OverheadArgs {
     harness_window: Option<f64>,
 }
 
-use leakbench::app::record::{RUN_ALL_JOBS, RUN_ALL_REPS, RUN_JOBS};
+use leakbench::app::record::{RUN_JOBS, RUN_REPS};
 
 #[derive(Args, Debug)]
 struct RunAllArgs {
-    /// Scenario names or paths to scenario files. None: all.
-    #[arg(value_name = "SCENARIO")]
-    scenarios: Vec<String>,
-    /// Repetitions per scenario.
-    #[arg(long, default_value_t = RUN_ALL_REPS, value_name = "N")]
-    reps: u32,
-    /// Fixtures recorded at once.
-    #[arg(long, short = 'j', default_value_t = RUN_ALL_JOBS, value_name = "N")]
-    jobs: usize,
-    /// Run directory. Default: results/run-<UTC date>-<time>.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
-    #[arg(long)]
-    no_goroutineleak: bool,
+    #[command(flatten)]
+    matrix: MatrixArgs,
 }
 
 #[derive(Args, Debug)]
@@ -241,6 +293,8 @@ struct ReplayArgs {
     /// The run's scores.csv and summaries then cover only these.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
+    #[command(flatten)]
+    export: ExportArgs,
 }
 
 #[derive(Args, Debug)]
@@ -332,7 +386,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::RunAll(a) => cmd_run_all(g, a),
         Cmd::Replay(a) => {
             let specs = rec::detectors_named(&a.detectors)?;
-            print_scored(&a.dir, &rec::score(&a.dir, &specs)?, specs.len());
+            let scored = rec::score(&a.dir, &specs)?;
+            a.export.request().write(&a.dir)?;
+            print_scored(&a.dir, &scored, specs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Compare(a) => {
+            use leakbench::present::compare;
+            if !(a.alpha > 0.0 && a.alpha < 1.0) {
+                return Err(BadInput(format!(
+                    "--alpha {}: must be in (0, 1) (fix: e.g. --alpha 0.05)",
+                    a.alpha
+                ))
+                .into());
+            }
+            let c = compare::compare_dirs(&a.a, &a.b, a.alpha)?;
+            print!("{}", compare::render(&c, &a.a, &a.b, a.alpha, a.markdown));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Plot(a) => {
@@ -352,11 +421,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The results table on stdout (as hyperfine prints its results), then where the files are.
 fn print_scored(
     dir: &std::path::Path,
     r: &leakbench::evaluate::replay::ReplaySummary,
     detectors: usize,
 ) {
+    print!(
+        "{}",
+        leakbench::present::console::results(&r.summary).text()
+    );
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
@@ -367,30 +441,44 @@ fn print_scored(
     );
 }
 
-fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let ws = g.workspace()?;
-    let req = rec::RunRequest {
-        scenarios: a.scenarios,
-        reps: a.reps,
-        out: a.out,
-        jobs: a.jobs,
-        shard: a.shard,
-        resume: a.resume,
-        no_goroutineleak: a.no_goroutineleak,
-        no_score: a.no_score,
-    };
-    let out = app::fixture_runtime()?.block_on(rec::run(&ws, req, &progress()))?;
-    for line in rec::recorded_lines(&out.recorded) {
+impl MatrixArgs {
+    fn request(self, no_score: bool) -> rec::RunRequest {
+        rec::RunRequest {
+            exports: self.export.request(),
+            scenarios: self.scenarios,
+            reps: self.reps,
+            out: self.out,
+            jobs: self.jobs,
+            shard: self.shard,
+            resume: self.resume,
+            no_goroutineleak: self.no_goroutineleak,
+            no_score,
+        }
+    }
+}
+
+/// Says what a recording did and, if it was interrupted, how to finish it (exit 130).
+fn report_recorded(r: &leakbench::record::run::RunReport, then: &str) -> Option<ExitCode> {
+    for line in rec::recorded_lines(r) {
         eprintln!("{line}");
     }
-    let dir = &out.recorded.dir;
-    if out.recorded.interrupted {
+    r.interrupted.then(|| {
         eprintln!(
-            "interrupted: finish with `leakbench run --resume {}`",
-            dir.display()
+            "interrupted: finish with `leakbench {then} --resume {}`",
+            r.dir.display()
         );
-        return Ok(ExitCode::from(130));
+        ExitCode::from(130)
+    })
+}
+
+fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let ws = g.workspace()?;
+    let req = a.matrix.request(a.no_score);
+    let out = app::fixture_runtime()?.block_on(rec::run(&ws, req, &progress()))?;
+    if let Some(code) = report_recorded(&out.recorded, "run") {
+        return Ok(code);
     }
+    let dir = &out.recorded.dir;
     if let Some(scored) = &out.scored {
         print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
     }
@@ -400,32 +488,22 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     let ws = g.workspace()?;
-    let req = rec::RunAllRequest {
-        scenarios: a.scenarios,
-        reps: a.reps,
-        jobs: a.jobs,
-        out: a.out,
-        no_goroutineleak: a.no_goroutineleak,
-    };
+    let req = a.matrix.request(false);
     let out = app::fixture_runtime()?.block_on(rec::run_all(&ws, req, &progress()))?;
-    for line in rec::recorded_lines(&out.recorded) {
-        eprintln!("{line}");
+    if let Some(code) = report_recorded(&out.recorded, "run-all") {
+        return Ok(code);
     }
     let dir = &out.recorded.dir;
-    let Some(report) = &out.report else {
+    if let (Some(scored), Some(report)) = (&out.scored, &out.report) {
+        print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
         eprintln!(
-            "interrupted: finish with `leakbench run --resume {0}`, then `leakbench replay {0}` and `leakbench plot {0}`",
-            dir.display()
+            "{} repetitions recorded, scored and reported in {:.0} s",
+            out.recorded.ends.len(),
+            out.elapsed.as_secs_f64()
         );
-        return Ok(ExitCode::from(130));
-    };
-    eprintln!(
-        "{} repetitions recorded, scored and reported in {:.0} s",
-        out.recorded.ends.len(),
-        out.elapsed.as_secs_f64()
-    );
-    eprintln!("report: {}", report.report_md.display());
-    eprintln!("        {}", report.report_html.display());
+        eprintln!("report: {}", report.report_md.display());
+        eprintln!("        {}", report.report_html.display());
+    }
     println!("{}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -481,69 +559,28 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
-    use leakbench::evaluate::regress::{self, Baseline, Tolerance};
-    if !a.dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            a.dir.display()
-        ))
-        .into());
+    use leakbench::evaluate::regress::{self, Tolerance};
+    let tol = Tolerance {
+        alpha: a.alpha,
+        min_reps: a.min_reps,
+        latency_rel: a.latency_rel,
+        latency_abs_s: a.latency_abs,
+    };
+    let o = regress::run(
+        &a.dir,
+        a.baseline.as_deref(),
+        a.save_baseline.as_deref(),
+        &tol,
+    )?;
+    print!("{}", o.text);
+    if let Some(saved) = &o.saved {
+        eprintln!("{saved}");
     }
-    if !(a.alpha > 0.0 && a.alpha < 1.0)
-        || a.latency_rel < 0.0
-        || a.latency_abs < 0.0
-        || a.min_reps == 0
-    {
-        return Err(BadInput(
-            "--alpha must be in (0, 1), --latency-rel and --latency-abs >= 0, --min-reps >= 1 (fix: e.g. --alpha 0.05 --latency-rel 0.2 --latency-abs 1 --min-reps 3)".into(),
-        )
-        .into());
-    }
-    // Load the baseline first: a bad one is bad input before any scoring.
-    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
-    let traces = leakbench::trace::load_run(&a.dir)
-        .with_context(|| format!("could not load the traces of '{}'", a.dir.display()))?;
-    let rows = leakbench::evaluate::replay::score_traces(
-        &traces,
-        leakbench::evaluate::detect::registry(),
-        &leakbench::evaluate::detect::Params::default(),
-    );
-    let current = Baseline::from_rows(&rows, env!("CARGO_PKG_VERSION"));
-    let mut code = ExitCode::SUCCESS;
-    if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
-        let tol = Tolerance {
-            alpha: a.alpha,
-            min_reps: a.min_reps,
-            latency_rel: a.latency_rel,
-            latency_abs_s: a.latency_abs,
-        };
-        let cmp = regress::compare(base, &current, &tol);
-        println!(
-            "{} ({} repetitions) against baseline {}{}\n",
-            a.dir.display(),
-            traces.len(),
-            path.display(),
-            if base.harness_version != current.harness_version {
-                format!(" (saved by leakbench {})", base.harness_version)
-            } else {
-                String::new()
-            }
-        );
-        print!("{}", regress::render(&cmp));
-        if cmp.regressed() {
-            code = ExitCode::from(1);
-        }
-    }
-    if let Some(path) = &a.save_baseline {
-        leakbench::fsio::write_atomic(path, &current.to_bytes())?;
-        eprintln!(
-            "saved the baseline of {} ({} scenario × detector cells) to {}",
-            a.dir.display(),
-            current.cells.len(),
-            path.display()
-        );
-    }
-    Ok(code)
+    Ok(if o.regressed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The leak classes leakbench knows, as named in scenario files.
+/// The leak classes leakbench knows, as named in scenario files. Read and written as that
+/// name ([`LeakClass::as_str`]) in TOML and JSON alike; an unknown name fails with
+/// [`UnknownClass`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum LeakClass {
     Goroutine,
     Map,
@@ -42,6 +44,25 @@ impl LeakClass {
 
     pub fn parse(s: &str) -> Option<LeakClass> {
         LeakClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// How to fix an [`UnknownClass`]: the names to choose from.
+    fn fix() -> String {
+        let names: Vec<&str> = LeakClass::ALL.iter().map(|c| c.as_str()).collect();
+        format!("use one of {}", names.join(", "))
+    }
+}
+
+/// A class name that is not one of [`LeakClass::ALL`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unknown class `{0}`")]
+pub struct UnknownClass(pub String);
+
+impl TryFrom<String> for LeakClass {
+    type Error = UnknownClass;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        LeakClass::parse(&s).ok_or(UnknownClass(s))
     }
 }
 
@@ -122,7 +143,7 @@ fn default_seed() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct GroundTruth {
     pub leaking: bool,
-    pub class: String,
+    pub class: LeakClass,
     /// Regex a detector's reported site must match.
     pub site: String,
     /// Seconds after onset within which a detection counts as timely.
@@ -175,8 +196,10 @@ fn default_leak() -> LeakParams {
     }
 }
 
-/// A validated scenario. Serialized into each repetition's `meta.json`, so a trace carries
-/// the ground truth it is scored against.
+/// A validated scenario. Serialized into each repetition's `meta.json` (and `run.json`'s
+/// `scenario_defs`), so a trace carries the ground truth it is scored against. Runs written
+/// before the class lived only in `truth.class` also carry a top-level `class`, the same
+/// name; loading ignores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     /// The file stem.
@@ -195,7 +218,6 @@ pub struct Scenario {
     pub gomemlimit_mib: Option<u64>,
     pub leak: LeakParams,
     pub truth: GroundTruth,
-    pub class: LeakClass,
 }
 
 impl Scenario {
@@ -381,14 +403,6 @@ pub fn parse(
             "remove it or set a limit in MiB",
         ));
     }
-    let class = LeakClass::parse(&file.truth.class).ok_or_else(|| {
-        err(
-            path,
-            "truth.class",
-            format!("unknown class `{}`", file.truth.class),
-            "use one of goroutine, map, context, finalizer, cgo",
-        )
-    })?;
     if let Err(e) = Regex::new(&file.truth.site) {
         let first = e
             .to_string()
@@ -452,7 +466,6 @@ pub fn parse(
         gomemlimit_mib: file.gomemlimit_mib,
         leak: file.leak,
         truth: file.truth,
-        class,
     })
 }
 
@@ -502,6 +515,10 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioError {
         .and_then(|s| key_at(text, s.start))
         .map(|k| format!("{table}{k}"))
         .unwrap_or_else(|| "(syntax)".to_string());
+    if msg.starts_with("unknown class") {
+        // From [`LeakClass`]'s deserializer (an [`UnknownClass`]): the message says it all.
+        return err(path, &key, msg, LeakClass::fix());
+    }
     let line = e
         .span()
         .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
@@ -670,7 +687,7 @@ site = 'main\.sendResult'
     fn good_file_parses_with_defaults() {
         let s = parse(p(), GOOD, None).unwrap();
         assert_eq!(s.name, "x");
-        assert_eq!(s.class, LeakClass::Goroutine);
+        assert_eq!(s.truth.class, LeakClass::Goroutine);
         assert_eq!(s.role(), Role::Leak);
         assert_eq!(s.leak.max_units, 10_000);
         assert_eq!(s.rss_cap_mib, 1024);
@@ -722,6 +739,59 @@ site = 'main\.sendResult'
             );
             assert!(line.contains("(fix: "), "{what}: {line}");
             assert!(!line.contains('\n'), "{what}: one line please: {line}");
+        }
+    }
+
+    #[test]
+    fn unknown_class_is_one_line_naming_the_choices() {
+        let e = parse(p(), &GOOD.replace("\"goroutine\"", "\"gorutine\""), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "scenarios/x.toml: key `truth.class`: unknown class `gorutine` \
+             (fix: use one of goroutine, map, context, finalizer, cgo)"
+        );
+    }
+
+    /// The class is written once, as `truth.class`, by the name the scenario file uses.
+    #[test]
+    fn class_round_trips_through_json_by_name() {
+        let s = parse(p(), GOOD, None).unwrap();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["truth"]["class"], "goroutine");
+        assert!(v.get("class").is_none(), "{v}");
+        assert_eq!(serde_json::from_value::<Scenario>(v.clone()).unwrap(), s);
+        let mut bad = v;
+        bad["truth"]["class"] = "thread".into();
+        let e = serde_json::from_value::<Scenario>(bad).unwrap_err();
+        assert!(e.to_string().contains("unknown class `thread`"), "{e}");
+    }
+
+    /// Runs recorded before the class lived only in `truth` also carry a top-level `class`:
+    /// the committed runs still load, with the class their truth names.
+    #[test]
+    fn committed_runs_still_load() {
+        for (file, text) in [
+            (
+                "replay/run/run.json",
+                include_str!("../testdata/replay/run/run.json"),
+            ),
+            (
+                "plot-run/run.json",
+                include_str!("../testdata/plot-run/run.json"),
+            ),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let defs = v["scenario_defs"].as_array().unwrap();
+            assert!(!defs.is_empty(), "{file}");
+            for d in defs {
+                assert!(
+                    d.get("class").is_some(),
+                    "{file}: an old run, top-level class"
+                );
+                let s: Scenario =
+                    serde_json::from_value(d.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert_eq!(s.truth.class.as_str(), d["class"], "{file}: {}", s.name);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! Small statistics shared by detectors, scoring and the oracle: location and spread
+//! Small statistics shared by detectors, scoring, the oracle and regression: location and spread
 //! (mean, standard deviation, median, MAD, quantiles), least-squares and Theil-Sen slopes,
-//! and the Mann-Kendall trend test with tie correction.
+//! the Mann-Kendall trend test with tie correction, and the one-sided Mann-Whitney U test
+//! (exact for small samples).
 //!
 //! Owns only pure functions over slices of `f64` (or `(x, y)` points). Every function that
 //! needs data returns `None` on too little of it instead of NaN; inputs must be finite.
@@ -162,6 +163,140 @@ pub fn mann_kendall(ys: &[f64]) -> Option<MannKendall> {
     })
 }
 
+/// Largest number of relabelings enumerated for an exact Mann-Whitney p-value (C(16, 8) =
+/// 12 870 fits; C(20, 10) = 184 756 does not): beyond it the normal approximation is good.
+const EXACT_LIMIT: u64 = 100_000;
+
+/// A one-sided Mann-Whitney U test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// `U` of `x`: pairs with `x > y`, plus half the tied pairs.
+    pub u: f64,
+    /// `P(U ≥ u)` under "same distribution": small when `x` tends to be larger than `y`.
+    pub p: f64,
+    /// Whether `p` is the exact permutation p-value (else the normal approximation).
+    pub exact: bool,
+}
+
+/// One-sided Mann-Whitney U test that `x` tends to be larger than `y`. Ties get midranks.
+/// The p-value is exact (all `C(n+m, n)` relabelings of the pooled midranks, so exact with
+/// ties too) when there are at most 100 000 of them, else the normal approximation with tie
+/// correction `Var(U) = nm/12 · [(N+1) − Σ(t³−t)/(N(N−1))]` and continuity correction.
+/// `None` if either sample is empty.
+pub fn mann_whitney_greater(x: &[f64], y: &[f64]) -> Option<MannWhitney> {
+    mann_whitney_greater_limit(x, y, EXACT_LIMIT)
+}
+
+fn mann_whitney_greater_limit(x: &[f64], y: &[f64], exact_limit: u64) -> Option<MannWhitney> {
+    let (n, m) = (x.len(), y.len());
+    if n == 0 || m == 0 {
+        return None;
+    }
+    let big_n = n + m;
+    let mut pooled: Vec<(f64, bool)> = x
+        .iter()
+        .map(|v| (*v, true))
+        .chain(y.iter().map(|v| (*v, false)))
+        .collect();
+    pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut ranks = vec![0.0; big_n];
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < big_n {
+        let mut j = i;
+        while j + 1 < big_n && pooled[j + 1].0 == pooled[i].0 {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        ranks[i..=j].iter_mut().for_each(|r| *r = mid);
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    let offset = (n * (n + 1)) as f64 / 2.0;
+    let r_x: f64 = pooled
+        .iter()
+        .zip(&ranks)
+        .filter(|(p, _)| p.1)
+        .map(|(_, r)| r)
+        .sum();
+    let u = r_x - offset;
+    if binomial(big_n as u64, n as u64) <= exact_limit {
+        let (mut hits, mut total) = (0u64, 0u64);
+        // Half a midrank step below `u` counts as `u` (rank sums are multiples of 0.5).
+        let bar = u - 0.25;
+        subsets(&ranks, n, 0, 0.0, &mut |sum| {
+            total += 1;
+            hits += u64::from(sum - offset >= bar);
+        });
+        return Some(MannWhitney {
+            u,
+            p: hits as f64 / total as f64,
+            exact: true,
+        });
+    }
+    let (nf, mf, bn) = (n as f64, m as f64, big_n as f64);
+    let var = nf * mf / 12.0 * ((bn + 1.0) - ties / (bn * (bn - 1.0)));
+    let p = if var <= 0.0 {
+        1.0
+    } else {
+        normal_sf((u - nf * mf / 2.0 - 0.5) / var.sqrt())
+    };
+    Some(MannWhitney { u, p, exact: false })
+}
+
+/// Calls `f` with the sum of every `k`-subset of `items[start..]` (plus `acc`).
+fn subsets(items: &[f64], k: usize, start: usize, acc: f64, f: &mut impl FnMut(f64)) {
+    if k == 0 {
+        f(acc);
+        return;
+    }
+    for i in start..=items.len() - k {
+        subsets(items, k - 1, i + 1, acc + items[i], f);
+    }
+}
+
+/// `C(n, k)`, saturating.
+fn binomial(n: u64, k: u64) -> u64 {
+    let k = k.min(n - k);
+    let mut c: u64 = 1;
+    for i in 0..k {
+        c = c.saturating_mul(n - i) / (i + 1);
+    }
+    c
+}
+
+/// Two-sided Mann-Whitney U test that `x` and `y` differ in location: twice the smaller
+/// one-sided p-value, at most 1. `None` if either sample is empty.
+pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
+    let up = mann_whitney_greater(x, y)?.p;
+    let down = mann_whitney_greater(y, x)?.p;
+    Some((2.0 * up.min(down)).min(1.0))
+}
+
+/// Fisher's exact test on the 2×2 table `[[a, b], [c, d]]` (successes and failures of two
+/// samples), two-sided: the probability, with the margins fixed, of a table at most as likely
+/// as the one seen. 1 for an empty table.
+pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> f64 {
+    let (row1, col1, n) = (a + b, a + c, a + b + c + d);
+    if n == 0 {
+        return 1.0;
+    }
+    let ln_choose = |n: u64, k: u64| ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k);
+    // P(X = x): hypergeometric, x successes in the first sample.
+    let p =
+        |x: u64| (ln_choose(col1, x) + ln_choose(n - col1, row1 - x) - ln_choose(n, row1)).exp();
+    let lo = row1.saturating_sub(n - col1);
+    let hi = row1.min(col1);
+    let seen = p(a);
+    let total: f64 = (lo..=hi).map(p).filter(|q| *q <= seen * (1.0 + 1e-7)).sum();
+    total.min(1.0)
+}
+
+fn ln_factorial(n: u64) -> f64 {
+    (2..=n).map(|k| (k as f64).ln()).sum()
+}
+
 /// Upper tail of the standard normal, `P(Z ≥ z)`.
 pub fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
@@ -191,6 +326,26 @@ pub fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fisher_exact_matches_known_tables() {
+        // R: fisher.test(matrix(c(3,0,0,3),2))$p.value = 0.1
+        assert!((fisher_exact(3, 0, 0, 3) - 0.1).abs() < 1e-9);
+        // R: fisher.test(matrix(c(1,9,11,3),2))$p.value = 0.002759... (rows 1 11 / 9 3)
+        assert!((fisher_exact(1, 11, 9, 3) - 0.002_759_6).abs() < 1e-6);
+        assert!((fisher_exact(2, 1, 2, 1) - 1.0).abs() < 1e-9);
+        assert_eq!(fisher_exact(0, 0, 0, 0), 1.0);
+    }
+
+    #[test]
+    fn two_sided_mann_whitney_is_symmetric_and_bounded() {
+        let (a, b) = ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        let p = mann_whitney_two_sided(&a, &b).unwrap();
+        assert_eq!(p, mann_whitney_two_sided(&b, &a).unwrap());
+        assert!((p - 0.1).abs() < 1e-9, "{p}"); // 2 × 1/20
+        assert_eq!(mann_whitney_two_sided(&a, &a).unwrap(), 1.0);
+        assert!(mann_whitney_two_sided(&a, &[]).is_none());
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
@@ -251,5 +406,44 @@ mod tests {
         assert!(close(normal_sf(1.959_964), 0.025, 1e-6));
         assert!(close(normal_sf(3.090_232), 0.001, 1e-6));
         assert!(close(normal_sf(-1.644_854), 0.95, 1e-6));
+    }
+
+    #[test]
+    fn mann_whitney_exact_on_hand_computed_cases() {
+        // Complete separation, 3 vs 3: only 1 of C(6,3) = 20 relabelings has U = 9.
+        let t = mann_whitney_greater(&[4.0, 5.0, 6.0], &[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!((t.u, t.exact), (9.0, true));
+        assert!(close(t.p, 0.05, 1e-12), "{t:?}");
+        // The other direction: every relabeling has U ≥ 0.
+        let r = mann_whitney_greater(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]).unwrap();
+        assert_eq!((r.u, r.p), (0.0, 1.0));
+        // Ties: x = {2, 3}, y = {1, 2}; midranks 1, 2.5, 2.5, 4; U = 6.5 − 3 = 3.5.
+        // The 6 relabelings give U = 0.5, 0.5, 2, 2, 3.5, 3.5: P(U ≥ 3.5) = 1/3.
+        let t = mann_whitney_greater(&[2.0, 3.0], &[1.0, 2.0]).unwrap();
+        assert_eq!(t.u, 3.5);
+        assert!(close(t.p, 1.0 / 3.0, 1e-12), "{t:?}");
+        // All tied: no evidence either way.
+        assert_eq!(mann_whitney_greater(&[1.0; 3], &[1.0; 3]).unwrap().p, 1.0);
+        assert_eq!(mann_whitney_greater(&[], &[1.0]), None);
+    }
+
+    #[test]
+    fn mann_whitney_normal_approximation() {
+        // 10 vs 10 (C(20,10) = 184 756 > limit): U = 100, mean 50, Var = 100·21/12 = 175,
+        // z = (100 − 50 − 0.5)/√175 = 3.7418, P(Z ≥ z) = 9.13e-5.
+        let x: Vec<f64> = (11..=20).map(f64::from).collect();
+        let y: Vec<f64> = (1..=10).map(f64::from).collect();
+        let t = mann_whitney_greater(&x, &y).unwrap();
+        assert!(!t.exact && t.u == 100.0);
+        assert!(close(t.p, 9.13e-5, 2e-6), "{t:?}");
+        // On 8 vs 8 with ties the approximation is within 0.01 of the exact value.
+        let x = [3.0, 4.0, 4.0, 5.0, 6.0, 7.0, 7.0, 9.0];
+        let y = [1.0, 2.0, 4.0, 4.0, 5.0, 5.0, 6.0, 8.0];
+        let exact = mann_whitney_greater(&x, &y).unwrap();
+        let approx = mann_whitney_greater_limit(&x, &y, 0).unwrap();
+        assert!(exact.exact && !approx.exact);
+        assert!(close(exact.p, approx.p, 0.01), "{exact:?} {approx:?}");
+        assert_eq!(binomial(6, 3), 20);
+        assert_eq!(binomial(20, 10), 184_756);
     }
 }

@@ -130,7 +130,7 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
     let st = leakbench()
         .arg("run")
         .args(&files)
-        .args(["--jobs", "6", "--no-score", "--out"])
+        .args(["--reps", "1", "--jobs", "6", "--no-score", "--out"])
         .arg(&out)
         .status()
         .unwrap();

@@ -29,7 +29,7 @@ fn goroutineleak_profile_catches_the_abandoned_sender_on_another_go() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let st = leakbench()
-        .args(["run", LEAK, TWIN, "--go", &go, "--out"])
+        .args(["run", LEAK, TWIN, "--reps", "1", "--go", &go, "--out"])
         .arg(&out)
         .status()
         .unwrap();

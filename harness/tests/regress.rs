@@ -5,9 +5,10 @@
 
 use crate::replay_gate::{current_scores, expected_path, run_dir};
 use crate::support::leakbench;
-use leakbench::evaluate::detect::{self, Alarm, Detector, DetectorSpec, Params, Watched};
-use leakbench::evaluate::regress::{self, Baseline, Tolerance, Verdict};
+use leakbench::evaluate::detect::{self, Alarm, Detector, DetectorSpec, Params};
+use leakbench::evaluate::regress::{self, Baseline, Direction, Tolerance};
 use leakbench::evaluate::replay;
+use leakbench::evaluate::score::Outcome;
 use leakbench::record::run::{self, Shard};
 use leakbench::sample::Sample;
 use leakbench::trace;
@@ -34,12 +35,6 @@ struct Weakened {
 }
 
 impl Detector for Weakened {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn watches(&self) -> Watched {
-        self.inner.watches()
-    }
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let real = self.inner.observe(s);
         match self.how {
@@ -152,7 +147,7 @@ fn a_weakened_detector_fails_regress_and_an_unchanged_one_passes() {
         assert!(
             cmp.changes
                 .iter()
-                .filter(|c| c.verdict == Verdict::Worse)
+                .filter(|c| c.direction == Direction::Worse)
                 .all(|c| c.detector == name),
             "only {name} may be worse:\n{text}"
         );
@@ -214,8 +209,8 @@ fn the_committed_baseline_passes_and_a_better_baseline_fails_through_the_cli() {
         .find(|c| c.scenario == "map-unbounded-cache" && c.detector == "stack-growth")
         .unwrap();
     for r in &mut cell.reps {
-        assert_eq!(r.outcome, "FN");
-        (r.outcome, r.latency_s, r.site_ok) = ("TP".into(), Some(3.0), Some(false));
+        assert_eq!(r.outcome, Outcome::Fn);
+        (r.outcome, r.latency_s, r.site_ok) = (Outcome::Tp, Some(3.0), Some(false));
     }
     let better = tmp.path().join("better.json");
     std::fs::write(&better, b.to_bytes()).unwrap();

@@ -72,7 +72,8 @@ impl Sandbox {
         p
     }
 
-    /// `leakbench run SCENARIOS... --out OUT` with extra args, output captured.
+    /// `leakbench run SCENARIOS... --out OUT` with extra args (one repetition unless they
+    /// say `--reps`), output captured.
     pub fn run(&self, scenarios: &[&str], extra: &[&str]) -> Command {
         let mut c = leakbench();
         c.arg("run");
@@ -80,6 +81,9 @@ impl Sandbox {
             c.arg(self.scenario(s));
         }
         c.arg("--out").arg(self.out()).args(extra);
+        if !extra.contains(&"--reps") {
+            c.args(["--reps", "1"]);
+        }
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c
     }

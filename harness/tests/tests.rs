@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod classes;
+mod conventions;
 mod detectors_on_traces;
 mod faults;
 mod go_matrix;

@@ -14,7 +14,7 @@ pub fn scenarios(list: &[Scenario]) -> Vec<String> {
             format!(
                 "{:w$}  {:9}  {:11}  {:13}  {}",
                 s.name,
-                s.class.as_str(),
+                s.truth.class.as_str(),
                 if s.truth.leaking {
                     "leaking"
                 } else {

@@ -18,23 +18,51 @@ use indicatif::MultiProgress;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Repetitions of `run` when `--reps` is not given.
-pub const RUN_REPS: u32 = 1;
-/// Fixtures `run` records at once by default.
-pub const RUN_JOBS: usize = 4;
-/// Repetitions of `run-all`: three, so every figure is a median over more than one run.
-pub const RUN_ALL_REPS: u32 = 3;
-/// Fixtures recorded at once by `run-all`. Fixtures are mostly idle between samples, so more
-/// of them than cores fit: the default matrix then takes about 4 minutes on 2 cores.
-pub const RUN_ALL_JOBS: usize = 6;
+/// Repetitions per scenario of `run` and `run-all`: three, so every figure is a median over
+/// more than one run.
+pub const RUN_REPS: u32 = 3;
+/// Fixtures `run` and `run-all` record at once. Fixtures are mostly idle between samples, so
+/// more of them than cores fit: the default matrix then takes about 4 minutes on 2 cores.
+pub const RUN_JOBS: usize = 6;
 
-/// What to record: the values of `run`'s flags.
+/// Copies of the scores to write besides the run directory's own (`--export-*`), as
+/// hyperfine exports: the same bytes as `summary.json`, `scores.csv` and `summary.md`.
 #[derive(Debug, Clone, Default)]
+pub struct Exports {
+    pub json: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+}
+
+impl Exports {
+    /// Copies the scored run's files to the paths asked for; returns the paths written.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        use crate::present::export::{SCORES_CSV, SUMMARY_JSON, SUMMARY_MD};
+        let mut written = Vec::new();
+        for (to, name) in [
+            (&self.json, SUMMARY_JSON),
+            (&self.csv, SCORES_CSV),
+            (&self.markdown, SUMMARY_MD),
+        ] {
+            if let Some(to) = to {
+                let bytes = crate::fsio::read(&dir.join(name))?;
+                crate::fsio::write_atomic(to, &bytes).with_context(|| {
+                    format!("could not write the export file '{}'", to.display())
+                })?;
+                written.push(to.clone());
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// What to record: the values of the flags `run` and `run-all` share.
+#[derive(Debug, Clone)]
 pub struct RunRequest {
-    /// Scenario names or scenario file paths; none: all.
+    /// Scenario names, scenario file paths, globs or classes; none: all.
     pub scenarios: Vec<String>,
-    /// Repetitions per scenario; `None`: [`RUN_REPS`] (or the resumed run's own).
-    pub reps: Option<u32>,
+    /// Repetitions per scenario (a resumed run keeps its own).
+    pub reps: u32,
     /// The run directory; `None`: a new `results/run-<date>-<time>`.
     pub out: Option<PathBuf>,
     pub jobs: usize,
@@ -44,6 +72,23 @@ pub struct RunRequest {
     pub no_goroutineleak: bool,
     /// Record only; do not score.
     pub no_score: bool,
+    pub exports: Exports,
+}
+
+impl Default for RunRequest {
+    fn default() -> Self {
+        RunRequest {
+            scenarios: Vec::new(),
+            reps: RUN_REPS,
+            out: None,
+            jobs: RUN_JOBS,
+            shard: None,
+            resume: None,
+            no_goroutineleak: false,
+            no_score: false,
+            exports: Exports::default(),
+        }
+    }
 }
 
 /// What `run` did.
@@ -54,13 +99,14 @@ pub struct RunOutcome {
     pub scored: Option<ReplaySummary>,
 }
 
-/// Records a run (or completes one with `resume`) and scores it.
+/// Records a run (or completes one with `resume`), scores it unless `no_score`, and writes
+/// the exports asked for.
 pub async fn run(
     ws: &Workspace,
     req: RunRequest,
     mp: &MultiProgress,
 ) -> anyhow::Result<RunOutcome> {
-    if req.reps == Some(0) {
+    if req.reps == 0 {
         return Err(
             BadInput("--reps 0: nothing to run (fix: pass --reps 1 or more)".into()).into(),
         );
@@ -76,13 +122,7 @@ pub async fn run(
             let (chosen, out) = ws.select(&req.scenarios, req.out.as_deref())?;
             RunOptions {
                 shard: req.shard,
-                ..ws.run_options(
-                    chosen,
-                    req.reps.unwrap_or(RUN_REPS),
-                    out,
-                    req.jobs,
-                    req.no_goroutineleak,
-                )
+                ..ws.run_options(chosen, req.reps, out, req.jobs, req.no_goroutineleak)
             }
         }
     };
@@ -90,7 +130,18 @@ pub async fn run(
     let scored = if recorded.interrupted || req.no_score {
         None
     } else {
-        Some(score(&recorded.dir, detect::registry())?)
+        let bar = mp.add(indicatif::ProgressBar::new_spinner());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed} {msg}")
+                .expect("valid template"),
+        );
+        bar.set_prefix("score");
+        bar.set_message("replaying every trace through every detector");
+        bar.enable_steady_tick(Duration::from_millis(200));
+        let s = score(&recorded.dir, detect::registry())?;
+        bar.finish_with_message(format!("{} rows ({} not judged)", s.rows, s.na));
+        req.exports.write(&recorded.dir)?;
+        Some(s)
     };
     Ok(RunOutcome { recorded, scored })
 }
@@ -161,28 +212,6 @@ pub fn detectors_named(names: &[String]) -> anyhow::Result<Vec<DetectorSpec>> {
     })
 }
 
-/// What to run with `run-all`.
-#[derive(Debug, Clone)]
-pub struct RunAllRequest {
-    pub scenarios: Vec<String>,
-    pub reps: u32,
-    pub jobs: usize,
-    pub out: Option<PathBuf>,
-    pub no_goroutineleak: bool,
-}
-
-impl Default for RunAllRequest {
-    fn default() -> Self {
-        RunAllRequest {
-            scenarios: Vec::new(),
-            reps: RUN_ALL_REPS,
-            jobs: RUN_ALL_JOBS,
-            out: None,
-            no_goroutineleak: false,
-        }
-    }
-}
-
 /// What `run-all` did.
 #[derive(Debug)]
 pub struct RunAllOutcome {
@@ -194,40 +223,27 @@ pub struct RunAllOutcome {
     pub elapsed: Duration,
 }
 
-/// Records the matrix, scores it with every detector and writes the charts and the report.
+/// `run`, then the charts and the report: the whole matrix in one call. The request's
+/// `no_score` is ignored (a report needs scores).
 pub async fn run_all(
     ws: &Workspace,
-    req: RunAllRequest,
+    req: RunRequest,
     mp: &MultiProgress,
 ) -> anyhow::Result<RunAllOutcome> {
-    if req.reps == 0 || req.jobs == 0 {
-        return Err(BadInput(
-            "--reps 0 or --jobs 0: nothing would run (fix: pass 1 or more)".into(),
-        )
-        .into());
-    }
-    let (scenarios, out) = ws.select(&req.scenarios, req.out.as_deref())?;
     let started = Instant::now();
-    let opts = ws.run_options(scenarios, req.reps, out, req.jobs, req.no_goroutineleak);
-    let recorded = run::run(opts, mp).await?;
-    if recorded.interrupted {
+    let req = RunRequest {
+        no_score: false,
+        ..req
+    };
+    let RunOutcome { recorded, scored } = run(ws, req, mp).await?;
+    let Some(scored) = scored else {
         return Ok(RunAllOutcome {
             recorded,
             scored: None,
             report: None,
             elapsed: started.elapsed(),
         });
-    }
-    let bar = mp.add(indicatif::ProgressBar::new_spinner());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed} {msg}")
-            .expect("valid template"),
-    );
-    bar.set_prefix("score");
-    bar.set_message("replaying every trace through every detector");
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let scored = replay::replay_run(&recorded.dir)?;
-    bar.finish_with_message(format!("{} rows ({} not judged)", scored.rows, scored.na));
+    };
     let generated = report::generate(&recorded.dir, mp)?;
     Ok(RunAllOutcome {
         recorded,
@@ -290,7 +306,7 @@ mod tests {
         let out = tmp.path().join("run");
         for req in [
             RunRequest {
-                reps: Some(0),
+                reps: 0,
                 jobs: 1,
                 out: Some(out.clone()),
                 ..RunRequest::default()
@@ -345,7 +361,10 @@ mod tests {
             detect::registry().len()
         );
         let first = detect::registry()[0].name.to_string();
-        assert_eq!(detectors_named(&[first.clone()]).unwrap()[0].name, first);
+        assert_eq!(
+            detectors_named(std::slice::from_ref(&first)).unwrap()[0].name,
+            first
+        );
         assert!(detectors_named(&["no-such-detector".into()]).is_err());
     }
 }

@@ -79,13 +79,16 @@ impl Workspace {
     }
 
     /// The scenarios named (all if none) and the run directory: `out`, or a new
-    /// `results/run-<date>-<time>`.
+    /// `results/run-<date>-<time>`. Besides names and paths (see [`scenario::select`]), an
+    /// argument may be a glob over names (`'goroutine-*'`, `*` and `?`) or a leak class
+    /// (`map`: its leaks, their twins and the hard negatives that mimic it).
     pub fn select(
         &self,
         names: &[String],
         out: Option<&Path>,
     ) -> anyhow::Result<(Vec<Scenario>, PathBuf)> {
-        let chosen = scenario::select(names, &self.scenarios, &self.root, Some(&self.fixtures))?;
+        let names = self.expand(names)?;
+        let chosen = scenario::select(&names, &self.scenarios, &self.root, Some(&self.fixtures))?;
         let out = out
             .map(Path::to_path_buf)
             .unwrap_or_else(|| run::default_run_dir(&self.results_dir()));
@@ -120,6 +123,70 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Replaces each glob or class argument by the names it matches, in `scenarios/` order;
+    /// other arguments pass through. A glob or class that matches nothing is bad input.
+    fn expand(&self, args: &[String]) -> anyhow::Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for a in args {
+            let is_glob = a.contains(['*', '?']) && !a.contains('/');
+            let class = crate::scenario::LeakClass::parse(a);
+            if !is_glob && class.is_none() {
+                out.push(a.clone());
+                continue;
+            }
+            let hits: Vec<String> = self
+                .scenarios
+                .iter()
+                .filter(|s| {
+                    if is_glob {
+                        glob_match(a, &s.name)
+                    } else {
+                        Some(s.truth.class) == class
+                    }
+                })
+                .map(|s| s.name.clone())
+                .collect();
+            if hits.is_empty() {
+                return Err(BadInput(format!(
+                    "SCENARIO `{a}`: matches no scenario (fix: run `leakbench list` for the names; quote globs so the shell leaves them alone)"
+                ))
+                .into());
+            }
+            for h in hits {
+                if !out.contains(&h) {
+                    out.push(h);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` any one.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +197,30 @@ mod tests {
         let e = find_root(Some(tmp.path())).unwrap_err();
         assert!(crate::bad_input::is_bad_input(&e));
         assert!(e.to_string().contains("--root"), "{e}");
+    }
+
+    #[test]
+    fn globs_match_names() {
+        assert!(glob_match("goroutine-*", "goroutine-abandoned-sender"));
+        assert!(glob_match("*-fixed", "map-unbounded-cache-fixed"));
+        assert!(glob_match("m?p-*", "map-x"));
+        assert!(!glob_match("goroutine-*", "map-unbounded-cache"));
+        assert!(!glob_match("*-fixed", "map-unbounded-cache"));
+        assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn a_glob_or_a_class_selects_scenarios_and_an_empty_match_is_bad_input() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let ws = Workspace::load(Some(&root), "go".into()).unwrap();
+        let (by_glob, _) = ws.select(&["goroutine-*".into()], None).unwrap();
+        assert!(!by_glob.is_empty());
+        assert!(by_glob.iter().all(|s| s.name.starts_with("goroutine-")));
+        let (by_class, _) = ws.select(&["map".into()], None).unwrap();
+        assert!(!by_class.is_empty());
+        assert!(by_class.iter().all(|s| s.truth.class.as_str() == "map"));
+        let e = ws.select(&["nothing-*".into()], None).unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e), "{e}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Detectors ([`detect`]) read a trace's samples; [`score`] judges each first alarm against
 //! the measured ground truth; [`oracle`] bounds how fast any detector could have been;
-//! [`replay`] runs all of it over a run directory and writes the scores; [`regress`] compares
-//! scores with a saved baseline.
+//! [`replay`] runs all of it over a run directory and writes the scores; [`sweep`] scores it
+//! again at scaled thresholds (written beside the scores); [`regress`] compares scores with a
+//! saved baseline.
 //!
 //! Owns detection and scoring. Must not sample processes (that is [`crate::record`]) nor
 //! draw or lay out reports (that is [`crate::present`]).
@@ -13,3 +14,4 @@ pub mod oracle;
 pub mod regress;
 pub mod replay;
 pub mod score;
+pub mod sweep;

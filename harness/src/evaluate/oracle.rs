@@ -273,8 +273,9 @@ mod tests {
                 "bound {} vs {truth}",
                 b.delay_s
             );
-            let det = (by_name("cusum-goroutines").unwrap().make)(&Params::default());
-            let a = first_alarm(det, &leaky.samples, 0.0).expect("CUSUM detects a 1σ shift");
+            let cusum = by_name("cusum-goroutines").unwrap();
+            let a = first_alarm(cusum, &Params::default(), &leaky.samples, 0.0)
+                .expect("CUSUM detects a 1σ shift");
             cusum_delays.push(a.t - onset);
         }
         let median_delay = stats::median(&cusum_delays).unwrap();

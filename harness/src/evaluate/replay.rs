@@ -1,8 +1,8 @@
 //! Replay: score recorded traces. [`score_traces`] is the pure core (traces + detectors →
 //! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
-//! threshold sweeps, regression gates and shard merges; [`replay_run`] loads a run directory,
-//! scores it with every registered detector and writes `scores.csv`, `summary.json` and
-//! `summary.md` into it.
+//! regression gates and shard merges; [`replay_run`] loads a run directory, scores it with
+//! every registered detector and writes `scores.csv`, `summary.json`, `summary.md` and the
+//! threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`]) into it.
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
 //! warm-up, exactly as during a live run. Deterministic: same traces, same bytes.
@@ -11,6 +11,8 @@
 use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
+use crate::evaluate::sweep;
+use crate::fsio;
 use crate::present::export;
 use crate::trace::{self, Trace};
 use anyhow::Context;
@@ -28,6 +30,8 @@ pub struct ReplaySummary {
     pub na: usize,
     /// The files written.
     pub written: Vec<PathBuf>,
+    /// The aggregates written to `summary.json`, for a caller that shows them.
+    pub summary: score::Summary,
 }
 
 /// Runs every detector in `specs` (made with `params`) over every trace and scores the first
@@ -40,9 +44,7 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
         let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
         for spec in specs {
             let alarm = scorable
-                .then(|| {
-                    detect::first_alarm((spec.make)(params), &t.samples, t.meta.scenario.warmup_s)
-                })
+                .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
             let bound = *oracle_s.entry(spec.watches).or_insert_with(|| {
                 (scorable && t.meta.scenario.truth.leaking)
@@ -78,13 +80,20 @@ pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result
     }
     let rows = score_traces(&traces, specs, &Params::default());
     let summary = score::summarize(&rows);
-    let written = export::write_outputs(run_dir, &rows, &summary)
+    let mut written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
+    let sweep_csv = run_dir.join(sweep::SWEEP_CSV);
+    fsio::write_atomic(
+        &sweep_csv,
+        &sweep::to_csv(&sweep::sweep(&traces, specs, &sweep::SCALES)),
+    )?;
+    written.push(sweep_csv);
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),
         na: summary.na,
         written,
+        summary,
     })
 }
 
@@ -172,6 +181,13 @@ mod tests {
             json1
         );
         assert!(dir.path().join(export::SUMMARY_MD).exists());
+        let sweep_rows =
+            sweep::parse_csv(&std::fs::read_to_string(dir.path().join(sweep::SWEEP_CSV)).unwrap())
+                .unwrap();
+        assert_eq!(
+            sweep_rows.len(),
+            detect::registry().len() * sweep::SCALES.len()
+        );
 
         let traces = trace::load_run(dir.path()).unwrap();
         let rows = score_traces(

@@ -20,11 +20,13 @@ use crate::evaluate::detect::Alarm;
 use crate::scenario::{LeakClass, Role};
 use crate::stats;
 use crate::trace::Trace;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Spelled `TP`, `FN`, `FP`, `TN`, `NA` everywhere: in `scores.csv`, in saved baselines, in
+/// [`fmt::Display`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Outcome {
     #[serde(rename = "TP")]
     Tp,
@@ -124,7 +126,7 @@ pub fn score_row(
     let onset_s = trace.onset_s();
     let mut row = ScoreRow {
         scenario: sc.name.clone(),
-        class: sc.class,
+        class: sc.truth.class,
         role: sc.role(),
         leaking: sc.truth.leaking,
         detector: detector.to_string(),
@@ -165,7 +167,7 @@ pub fn score_row(
                     .as_deref()
                     .is_some_and(|s| sc.site_regex().is_match(s)),
             );
-            row.class_ok = Some(a.class == Some(sc.class));
+            row.class_ok = Some(a.class == Some(sc.truth.class));
             Outcome::Tp
         }
         (false, _, Some(_)) => Outcome::Fp,

@@ -1,7 +1,8 @@
 //! The overhead study's result files, as bytes: `overhead.csv` (one row per fixture × probe
 //! set × interval × repetition), `overhead-summary.csv` (min/median/max ratio over
 //! repetitions, with the target where one applies), `probe-scale.csv`, `harness-cost.csv` and
-//! a short `overhead.md`. Writing them is the caller's job ([`crate::fsio::write_atomic`]).
+//! a short `overhead.md` (its tables written by [`crate::table::Table`]). Writing them is the
+//! caller's job ([`crate::fsio::write_atomic`]).
 //!
 //! The CSVs are self-describing: column names carry their units (`_s` seconds, `_bytes`
 //! bytes, `_pct` percent, `ops_per_s`), `ratio` is sampled over unsampled throughput, and
@@ -9,6 +10,7 @@
 
 use super::measure::{summarize, Summary};
 use super::{HarnessRow, Results, ScaleRow, StudyMeta, ThroughputRow};
+use crate::table::Table;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -185,21 +187,30 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
     );
     if !summary.is_empty() {
         let _ = writeln!(s, "## Throughput: sampled ÷ unsampled\n");
-        let _ = writeln!(
-            s,
-            "| fixture | probe set | interval | reps | ratio min | median | max | per-CPU ratio min | median | max | p50 lat. ratio | p99 lat. ratio | target |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        );
+        let mut t = Table::new([
+            "fixture",
+            "probe set",
+            "interval",
+            "reps",
+            "ratio min",
+            "median",
+            "max",
+            "per-CPU ratio min",
+            "median",
+            "max",
+            "p50 lat. ratio",
+            "p99 lat. ratio",
+            "target",
+        ]);
         for x in summary {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} s | {} | {:.4} | {:.4} | {:.4} | {} | {} | {} | {} | {} | {} |",
-                x.fixture,
-                x.probe_set,
-                x.interval_s,
-                x.reps,
-                x.ratio_min,
-                x.ratio_median,
-                x.ratio_max,
+            t.push(vec![
+                x.fixture.clone(),
+                x.probe_set.clone(),
+                format!("{} s", x.interval_s),
+                x.reps.to_string(),
+                format!("{:.4}", x.ratio_min),
+                format!("{:.4}", x.ratio_median),
+                format!("{:.4}", x.ratio_max),
                 f(x.cpu_ratio_min, 4),
                 f(x.cpu_ratio_median, 4),
                 f(x.cpu_ratio_max, 4),
@@ -209,9 +220,10 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
                     Some(true) => format!("≥ {} ✓", TARGET_RATIO),
                     Some(false) => format!("≥ {} ✗", TARGET_RATIO),
                     None => String::new(),
-                }
-            );
+                },
+            ]);
         }
+        s.push_str(&t.markdown());
         s.push('\n');
     }
     if !r.scale.is_empty() {
@@ -220,10 +232,17 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
             s,
             "`probe`: wall time at the harness. `lost work`: worker time the fixture lost per probe (throughput deficit × window ÷ probes; with one P this is all runtime work done for the probe, plus any time other processes took the core). `lost CPU`: fixture CPU spent on something other than ops per probe, beyond the unsampled rate (not affected by other processes). `STW`: stop-the-world time per probe from the runtime's own pause histograms (`/sched/pauses/total/other` + `gc`), beyond the unsampled rate; `max STW`: longest pause seen (bucket edge).\n"
         );
-        let _ = writeln!(
-            s,
-            "| goroutines | probe | probes/window | probe | lost work/probe | lost CPU/probe | STW/probe | max STW | max op (A → B) |\n|---|---|---|---|---|---|---|---|---|"
-        );
+        let mut t = Table::new([
+            "goroutines",
+            "probe",
+            "probes/window",
+            "probe",
+            "lost work/probe",
+            "lost CPU/probe",
+            "STW/probe",
+            "max STW",
+            "max op (A → B)",
+        ]);
         let mut groups: BTreeMap<(u64, String), Vec<&ScaleRow>> = BTreeMap::new();
         for x in &r.scale {
             groups
@@ -238,24 +257,27 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
             let max = |h: fn(&ScaleRow) -> Option<f64>| {
                 summarize(&g.iter().filter_map(|x| h(x)).collect::<Vec<_>>()).map(|s| s.max)
             };
-            let _ = writeln!(
-                s,
-                "| {n} | {probe} | {} | {} | {} | {} | {} | {} | {} → {} |",
+            t.push(vec![
+                n.to_string(),
+                probe,
                 f(med(|x| Some(x.probes as f64)), 0),
                 secs(med(|x| x.probe_s_median)),
                 secs(med(|x| x.lost_worker_s_per_probe)),
                 secs(med(|x| x.lost_cpu_s_per_probe)),
-                secs(med(|x| Some(
-                    x.stw_other_s_per_probe? + x.stw_gc_s_per_probe?
-                ))),
-                secs(max(|x| super::measure::max_opt(
-                    x.stw_other_max_s,
-                    x.stw_gc_max_s
-                ))),
-                secs(max(|x| x.max_op_s_unsampled)),
-                secs(max(|x| x.max_op_s_sampled)),
-            );
+                secs(med(|x| {
+                    Some(x.stw_other_s_per_probe? + x.stw_gc_s_per_probe?)
+                })),
+                secs(max(|x| {
+                    super::measure::max_opt(x.stw_other_max_s, x.stw_gc_max_s)
+                })),
+                format!(
+                    "{} → {}",
+                    secs(max(|x| x.max_op_s_unsampled)),
+                    secs(max(|x| x.max_op_s_sampled))
+                ),
+            ]);
         }
+        s.push_str(&t.markdown());
         s.push('\n');
     }
     if !r.harness.is_empty() {
@@ -264,26 +286,34 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
             s,
             "Harness CPU (user + system, `/proc/self/stat`) and peak RSS (`VmHWM`, reset per phase) with K fixtures running, unsampled (`idle`) and sampled at 1 Hz with the default probes, traces serialized and written as `leakbench run` does.\n"
         );
-        let _ = writeln!(
-            s,
-            "| phase | fixtures | window | samples | CPU | % of a core | % per fixture | peak RSS |\n|---|---|---|---|---|---|---|---|"
-        );
+        let mut t = Table::new([
+            "phase",
+            "fixtures",
+            "window",
+            "samples",
+            "CPU",
+            "% of a core",
+            "% per fixture",
+            "peak RSS",
+        ]);
         for x in &r.harness {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.1} s | {} | {:.3} s | {:.2} | {:.2} | {}{} |",
-                x.phase,
-                x.fixtures,
-                x.window_s,
-                x.samples,
-                x.cpu_s,
-                x.cpu_pct_of_core,
-                x.cpu_pct_per_fixture,
-                x.peak_rss_bytes
-                    .map_or("–".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
-                if x.peak_rss_reset { "" } else { " (lifetime)" }
-            );
+            t.push(vec![
+                x.phase.clone(),
+                x.fixtures.to_string(),
+                format!("{:.1} s", x.window_s),
+                x.samples.to_string(),
+                format!("{:.3} s", x.cpu_s),
+                format!("{:.2}", x.cpu_pct_of_core),
+                format!("{:.2}", x.cpu_pct_per_fixture),
+                format!(
+                    "{}{}",
+                    x.peak_rss_bytes
+                        .map_or("–".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+                    if x.peak_rss_reset { "" } else { " (lifetime)" }
+                ),
+            ]);
         }
+        s.push_str(&t.markdown());
         s.push('\n');
     }
     let _ = writeln!(s, "## Targets\n");
@@ -401,5 +431,76 @@ mod tests {
         assert_eq!(s[0].p99_ratio_median, None);
         assert_eq!(s[1].target_met, None, "no target at 5 s");
         assert_eq!(s[2].target_ratio, None);
+    }
+
+    /// The three tables of `overhead.md`, byte for byte (the format predates the shared
+    /// table writer and must not change with it).
+    #[test]
+    fn overhead_md_tables_are_stable() {
+        let throughput = vec![row("default", 1.0, 0, 0.99), row("goroutine", 1.0, 0, 0.9)];
+        let scale = vec![ScaleRow {
+            goroutines: 10000,
+            probe: "goroutine".into(),
+            probes: 4,
+            probe_s_median: Some(0.0025),
+            lost_worker_s_per_probe: Some(0.0000005),
+            stw_other_s_per_probe: Some(0.001),
+            stw_gc_s_per_probe: Some(0.0005),
+            stw_other_max_s: Some(0.002),
+            max_op_s_unsampled: Some(0.5),
+            max_op_s_sampled: Some(2.0),
+            ..Default::default()
+        }];
+        let harness = vec![HarnessRow {
+            phase: "sampling".into(),
+            fixtures: 4,
+            interval_s: 1.0,
+            window_s: 10.0,
+            samples: 40,
+            cpu_s: 0.123,
+            cpu_pct_of_core: 1.23,
+            cpu_pct_per_fixture: 0.3,
+            peak_rss_bytes: Some(3 * 1048576),
+            peak_rss_reset: false,
+        }];
+        let r = Results {
+            throughput,
+            scale,
+            harness,
+        };
+        let meta = StudyMeta {
+            harness_version: "0.1.0".into(),
+            go_version: "go1.25".into(),
+            machine: crate::record::run::Machine {
+                cpus: 2,
+                kernel: "6.1".into(),
+                arch: "x86_64".into(),
+            },
+            started_utc: "2025-01-01T00:00:00Z".into(),
+            fixture_gomaxprocs: 1,
+            loadavg_at_start: None,
+            options: super::super::OverheadOptions::standard(
+                "o".into(),
+                "go".into(),
+                "f".into(),
+                "c".into(),
+            ),
+            probe_sets: vec![],
+        };
+        let md = markdown(&r, &summary_rows(&r.throughput), &meta);
+        for table in [
+            "| fixture | probe set | interval | reps | ratio min | median | max | per-CPU ratio min | median | max | p50 lat. ratio | p99 lat. ratio | target |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n\
+             | idle-goroutines | default | 1 s | 1 | 0.9900 | 0.9900 | 0.9900 | – | – | – | 2.00 | – | ≥ 0.98 ✓ |\n\
+             | idle-goroutines | goroutine | 1 s | 1 | 0.9000 | 0.9000 | 0.9000 | – | – | – | 2.00 | – |  |\n\n",
+            "| goroutines | probe | probes/window | probe | lost work/probe | lost CPU/probe | STW/probe | max STW | max op (A → B) |\n\
+             |---|---|---|---|---|---|---|---|---|\n\
+             | 10000 | goroutine | 4 | 2.50 ms | 0.5 µs | – | 1.50 ms | 2.00 ms | 500.00 ms → 2.00 s |\n\n",
+            "| phase | fixtures | window | samples | CPU | % of a core | % per fixture | peak RSS |\n\
+             |---|---|---|---|---|---|---|---|\n\
+             | sampling | 4 | 10.0 s | 40 | 0.123 s | 1.23 | 0.30 | 3.0 MiB (lifetime) |\n\n",
+        ] {
+            assert!(md.contains(table), "expected\n{table}\nin\n{md}");
+        }
     }
 }

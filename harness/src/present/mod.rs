@@ -7,6 +7,8 @@
 //! Owns formats, charts and layout. Must not run fixtures, run detectors or score: what it
 //! shows was written by [`crate::evaluate`].
 
+pub mod compare;
+pub mod console;
 pub mod export;
 pub mod plot;
 pub mod report;

@@ -399,7 +399,7 @@ impl LiveDetectors {
         LiveDetectors {
             feeders: crate::evaluate::detect::registry()
                 .iter()
-                .map(|d| crate::evaluate::detect::Feeder::new((d.make)(&params), warmup_s))
+                .map(|d| crate::evaluate::detect::Feeder::new(d, &params, warmup_s))
                 .collect(),
         }
     }
@@ -415,7 +415,7 @@ impl LiveDetectors {
         let fired: Vec<(&str, f64)> = self
             .feeders
             .iter()
-            .filter_map(|f| Some((f.detector().name(), f.first_alarm()?.t)))
+            .filter_map(|f| Some((f.spec().name, f.first_alarm()?.t)))
             .collect();
         let first = fired
             .iter()

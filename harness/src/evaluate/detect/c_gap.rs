@@ -49,14 +49,6 @@ impl CGap {
 }
 
 impl Detector for CGap {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let gap = s.c_gap_bytes()?;
         self.window.push(s.t, gap);

@@ -132,14 +132,6 @@ impl Cusum {
 }
 
 impl Detector for Cusum {
-    fn name(&self) -> &'static str {
-        self.spec.name
-    }
-
-    fn watches(&self) -> Watched {
-        self.spec.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let v = self.read.next(s)?;
         let x = v - self.prev.replace(v)?;

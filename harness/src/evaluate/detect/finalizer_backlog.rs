@@ -64,14 +64,6 @@ impl FinalizerBacklog {
 }
 
 impl Detector for FinalizerBacklog {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let q = s.finalizer_backlog()?;
         self.window.push(s.t, q);

@@ -51,14 +51,6 @@ impl GoroutineThreshold {
 }
 
 impl Detector for GoroutineThreshold {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let n = s.goroutine_count()?;
         let base = *self.baseline.get_or_insert(n);

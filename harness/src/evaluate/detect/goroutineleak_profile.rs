@@ -41,14 +41,6 @@ impl GoroutineLeakProfile {
 }
 
 impl Detector for GoroutineLeakProfile {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let groups = s.goroutine_leak.as_ref()?;
         let total: f64 = groups.iter().map(|g| g.count as f64).sum();

@@ -58,14 +58,6 @@ impl HeapSiteGrowth {
 }
 
 impl Detector for HeapSiteGrowth {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let heap = s.heap.as_ref()?;
         for h in heap.iter().filter(|h| h.site != OTHER_SITE) {

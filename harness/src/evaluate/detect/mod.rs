@@ -148,12 +148,10 @@ impl Extractor {
 }
 
 /// A leak detector. Implementations state their parameters as named constants with a
-/// comment on why, and take a [`Params`] to scale their primary threshold.
+/// comment on why, and take a [`Params`] to scale their primary threshold. What it is called
+/// and what it watches are said once, in its registry entry ([`DetectorSpec`]); whoever needs
+/// them holds the spec.
 pub trait Detector: Send {
-    /// The registry name (`deriv-heap`, ...).
-    fn name(&self) -> &'static str;
-    /// The scalar this detector watches (for the oracle bound and charts).
-    fn watches(&self) -> Watched;
     /// Consumes the next sample (times strictly increase, warm-up already skipped) and
     /// returns an alarm if this sample makes the detector fire. A detector may fire again on
     /// later samples; consumers use the first alarm.
@@ -177,10 +175,13 @@ impl Default for Params {
     }
 }
 
-/// One registry entry: how to make a detector and what its threshold is.
+/// One registry entry: a detector's name, what it watches, how to make it and what its
+/// threshold is.
 #[derive(Clone, Copy)]
 pub struct DetectorSpec {
+    /// The registry name (`deriv-heap`, ...).
     pub name: &'static str,
+    /// The scalar the detector watches (for the oracle bound and charts).
     pub watches: Watched,
     /// What [`Params::threshold_scale`] multiplies, with its default, in words.
     pub threshold: &'static str,
@@ -245,8 +246,10 @@ pub fn by_name(name: &str) -> Result<&'static DetectorSpec, DetectError> {
 
 /// Drives one detector over one trace's samples, as they arrive: skips the warm-up, skips
 /// samples whose time does not increase (a broken trace must not confuse detector state),
-/// and remembers the first alarm.
+/// and remembers the first alarm. It holds the detector's registry entry, so whoever reads
+/// the alarm knows whose it is.
 pub struct Feeder {
+    spec: DetectorSpec,
     det: Box<dyn Detector>,
     warmup_s: f64,
     last_t: Option<f64>,
@@ -254,9 +257,11 @@ pub struct Feeder {
 }
 
 impl Feeder {
-    pub fn new(det: Box<dyn Detector>, warmup_s: f64) -> Self {
+    /// A fresh detector made from `spec` with `params`, fed from `warmup_s` on.
+    pub fn new(spec: &DetectorSpec, params: &Params, warmup_s: f64) -> Self {
         Feeder {
-            det,
+            spec: *spec,
+            det: (spec.make)(params),
             warmup_s,
             last_t: None,
             first: None,
@@ -282,14 +287,21 @@ impl Feeder {
         self.first.as_ref()
     }
 
-    pub fn detector(&self) -> &dyn Detector {
-        self.det.as_ref()
+    /// The registry entry of the detector being fed.
+    pub fn spec(&self) -> &DetectorSpec {
+        &self.spec
     }
 }
 
-/// The first alarm of a detector over recorded samples (warm-up skipped).
-pub fn first_alarm(det: Box<dyn Detector>, samples: &[Sample], warmup_s: f64) -> Option<Alarm> {
-    let mut f = Feeder::new(det, warmup_s);
+/// The first alarm of the detector `spec` makes with `params` over recorded samples (warm-up
+/// skipped).
+pub fn first_alarm(
+    spec: &DetectorSpec,
+    params: &Params,
+    samples: &[Sample],
+    warmup_s: f64,
+) -> Option<Alarm> {
+    let mut f = Feeder::new(spec, params, warmup_s);
     for s in samples {
         if f.push(s).is_some() {
             break;
@@ -349,9 +361,8 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), n, "duplicate detector names");
         for d in registry() {
-            let det = (d.make)(&Params::default());
-            assert_eq!(det.name(), d.name);
-            assert_eq!(det.watches(), d.watches);
+            let f = Feeder::new(d, &Params::default(), 0.0);
+            assert_eq!(f.spec().name, d.name);
             assert!(!d.threshold.is_empty());
         }
         assert_eq!(by_name("c-gap").unwrap().name, "c-gap");
@@ -363,12 +374,6 @@ mod tests {
     fn feeder_skips_warmup_and_non_increasing_times_and_keeps_the_first_alarm() {
         struct Every;
         impl Detector for Every {
-            fn name(&self) -> &'static str {
-                "every"
-            }
-            fn watches(&self) -> Watched {
-                Watched::Goroutines
-            }
             fn observe(&mut self, s: &Sample) -> Option<Alarm> {
                 Some(Alarm {
                     t: s.t,
@@ -379,11 +384,23 @@ mod tests {
                 })
             }
         }
+        fn every(_: &Params) -> Box<dyn Detector> {
+            Box::new(Every)
+        }
+        const EVERY: DetectorSpec = DetectorSpec {
+            name: "every",
+            watches: Watched::Goroutines,
+            threshold: "any sample",
+            window_s: None,
+            make: every,
+        };
         let at = |t| Sample {
             t,
             ..Default::default()
         };
-        let mut f = Feeder::new(Box::new(Every), 2.0);
+        let p = Params::default();
+        let mut f = Feeder::new(&EVERY, &p, 2.0);
+        assert_eq!(f.spec().name, "every");
         assert!(f.push(&at(1.0)).is_none(), "warm-up is not fed");
         assert_eq!(f.push(&at(2.5)).map(|a| a.t), Some(2.5));
         assert!(
@@ -392,7 +409,7 @@ mod tests {
         );
         assert_eq!(f.first_alarm().unwrap().t, 2.5);
         let samples = [at(0.0), at(3.0), at(2.0), at(4.0)];
-        assert_eq!(first_alarm(Box::new(Every), &samples, 2.5).unwrap().t, 3.0);
+        assert_eq!(first_alarm(&EVERY, &p, &samples, 2.5).unwrap().t, 3.0);
     }
 
     #[test]

@@ -52,14 +52,6 @@ impl PredictLinear {
 }
 
 impl Detector for PredictLinear {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let rss = s.proc_mem?.rss_bytes as f64;
         self.window.push(s.t, rss);

@@ -84,14 +84,6 @@ impl StackGrowth {
 }
 
 impl Detector for StackGrowth {
-    fn name(&self) -> &'static str {
-        SPEC.name
-    }
-
-    fn watches(&self) -> Watched {
-        SPEC.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let groups = s.goroutines.as_ref()?;
         let mut now: BTreeMap<Key, f64> = BTreeMap::new();

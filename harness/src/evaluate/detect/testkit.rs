@@ -1,7 +1,7 @@
 //! Test-only helpers for detector tests: a seeded xorshift generator (no `rand` crate, so
 //! series are identical on every machine), synthetic series shapes and sample builders.
 
-use super::{first_alarm, Alarm, Detector};
+use super::{Alarm, Detector};
 use crate::sample::{metric, Sample};
 use std::collections::BTreeMap;
 
@@ -139,9 +139,11 @@ pub fn heap_samples(live: &[(f64, f64)], sawtooth: Shape) -> Vec<Sample> {
         .collect()
 }
 
-/// The first alarm, with no warm-up.
-pub fn run(det: Box<dyn Detector>, samples: &[Sample]) -> Option<Alarm> {
-    first_alarm(det, samples, 0.0)
+/// The detector's first alarm over every sample (no warm-up). The synthetic series' times
+/// strictly increase, so this is what a [`super::Feeder`] with no warm-up would return; it
+/// takes the detector itself so tests can try parameters no registry entry has.
+pub fn run(mut det: Box<dyn Detector>, samples: &[Sample]) -> Option<Alarm> {
+    samples.iter().find_map(|s| det.observe(s))
 }
 
 /// Asserts an alarm at or after `change_s` and no later than `change_s + max_latency_s`.

@@ -90,14 +90,6 @@ impl TheilSen {
 }
 
 impl Detector for TheilSen {
-    fn name(&self) -> &'static str {
-        self.spec.name
-    }
-
-    fn watches(&self) -> Watched {
-        self.spec.watches
-    }
-
     fn observe(&mut self, s: &Sample) -> Option<Alarm> {
         let v = self.read.next(s)?;
         self.window.push(s.t, v);

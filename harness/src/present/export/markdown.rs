@@ -1,7 +1,9 @@
 //! `summary.md`: the [`Summary`] as two Markdown tables, per detector and per detector ×
-//! class. Rates with 2 decimals, seconds with 2, ratios with 1; not applicable is `–`.
+//! class ([`crate::table::Table`]). Rates with 2 decimals, seconds with 2, ratios with 1; not
+//! applicable is `–`.
 
 use crate::evaluate::score::{Aggregate, Summary};
+use crate::table::Table;
 use std::fmt::Write;
 
 fn cell(v: Option<f64>, decimals: usize) -> String {
@@ -9,26 +11,49 @@ fn cell(v: Option<f64>, decimals: usize) -> String {
         .unwrap_or_else(|| "–".to_string())
 }
 
-const COLUMNS: &str = "| TP | FN | FP | TN | NA | precision | recall | FA rate | median latency (s) | p90 latency (s) | latency/oracle | class ok | site ok |";
-const RULE: &str = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+/// The aggregate columns, after the key columns (detector, and class).
+const COLUMNS: [&str; 13] = [
+    "TP",
+    "FN",
+    "FP",
+    "TN",
+    "NA",
+    "precision",
+    "recall",
+    "FA rate",
+    "median latency (s)",
+    "p90 latency (s)",
+    "latency/oracle",
+    "class ok",
+    "site ok",
+];
 
-fn cells(a: &Aggregate) -> String {
-    format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        a.tp,
-        a.fn_,
-        a.fp,
-        a.tn,
-        a.na,
-        cell(a.precision, 2),
-        cell(a.recall, 2),
-        cell(a.false_alarm_rate, 2),
-        cell(a.latency_median_s, 2),
-        cell(a.latency_p90_s, 2),
-        cell(a.latency_over_oracle_median, 1),
-        cell(a.class_ok_rate, 2),
-        cell(a.site_ok_rate, 2),
-    )
+/// A table keyed by `keys` (left-aligned) with the aggregate columns (right-aligned).
+fn table(keys: &[&str]) -> Table {
+    let right: Vec<bool> = keys
+        .iter()
+        .map(|_| false)
+        .chain(COLUMNS.iter().map(|_| true))
+        .collect();
+    Table::new(keys.iter().chain(&COLUMNS).copied()).right_aligned(&right)
+}
+
+/// `keys` then the aggregate's cells.
+fn row(keys: Vec<String>, a: &Aggregate) -> Vec<String> {
+    let counts = [a.tp, a.fn_, a.fp, a.tn, a.na].map(|n| n.to_string());
+    keys.into_iter()
+        .chain(counts)
+        .chain([
+            cell(a.precision, 2),
+            cell(a.recall, 2),
+            cell(a.false_alarm_rate, 2),
+            cell(a.latency_median_s, 2),
+            cell(a.latency_p90_s, 2),
+            cell(a.latency_over_oracle_median, 1),
+            cell(a.class_ok_rate, 2),
+            cell(a.site_ok_rate, 2),
+        ])
+        .collect()
 }
 
 pub fn summary(s: &Summary) -> Vec<u8> {
@@ -42,21 +67,21 @@ pub fn summary(s: &Summary) -> Vec<u8> {
         s.rows, s.na
     );
     let _ = writeln!(out, "## Per detector\n");
-    let _ = writeln!(out, "| detector {COLUMNS}");
-    let _ = writeln!(out, "|---{RULE}");
+    let mut t = table(&["detector"]);
     for a in &s.by_detector {
-        let _ = writeln!(out, "| {} {}", a.detector, cells(a));
+        t.push(row(vec![a.detector.clone()], a));
     }
+    out.push_str(&t.markdown());
     let _ = writeln!(out, "\n## Per detector and class\n");
-    let _ = writeln!(out, "| detector | class {COLUMNS}");
-    let _ = writeln!(out, "|---|---{RULE}");
+    let mut t = table(&["detector", "class"]);
     for a in &s.by_detector_class {
         let class = a
             .class
             .map(|c| c.to_string())
             .unwrap_or_else(|| "all".into());
-        let _ = writeln!(out, "| {} | {class} {}", a.detector, cells(a));
+        t.push(row(vec![a.detector.clone(), class], a));
     }
+    out.push_str(&t.markdown());
     out.into_bytes()
 }
 

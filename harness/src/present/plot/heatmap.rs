@@ -3,7 +3,9 @@
 //! detector could be at the same false-alarm rate); misses, false alarms and correct silence
 //! on non-leaking scenarios have their own colours and words, never a shade of the scale.
 
-use super::{anchored, colored, font, mix, tick, Chart, PlotError, Tally, Verdict, INK, MISS};
+use super::{
+    anchored, colored, font, mix, tick, Chart, ChartOutcome, OutcomeCounts, PlotError, INK, MISS,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -11,7 +13,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 /// What one detector did over a scenario's repetitions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HeatCell {
-    pub tally: Tally,
+    pub counts: OutcomeCounts,
     /// Median over detected repetitions of latency ÷ oracle bound; `None` without a bound.
     pub ratio: Option<f64>,
     /// Median latency over detected repetitions, seconds.
@@ -74,7 +76,7 @@ impl Heatmap {
 
     /// How a cell looks: background and text.
     pub fn cell_look(c: &HeatCell) -> (RGBColor, String) {
-        let t = &c.tally;
+        let t = &c.counts;
         let n = t.total();
         if n == 0 {
             return (WHITE, String::new());
@@ -88,7 +90,7 @@ impl Heatmap {
         };
         if t.false_alarms > 0 {
             (
-                Verdict::FalseAlarm.color(),
+                ChartOutcome::FalseAlarm.color(),
                 format!("FA{}", frac(t.false_alarms)),
             )
         } else if t.detected() > 0 {
@@ -105,7 +107,7 @@ impl Heatmap {
         } else if t.missed > 0 {
             (MISS, "miss".into())
         } else {
-            (Verdict::Quiet.color(), "–".into())
+            (ChartOutcome::Quiet.color(), "–".into())
         }
     }
 }
@@ -202,8 +204,8 @@ impl Heatmap {
         for (bg, word, meaning) in [
             (NO_BOUND, "4s", "latency, no bound"),
             (MISS, "miss", "missed"),
-            (Verdict::FalseAlarm.color(), "FA", "false alarm"),
-            (Verdict::Quiet.color(), "–", "quiet (correct)"),
+            (ChartOutcome::FalseAlarm.color(), "FA", "false alarm"),
+            (ChartOutcome::Quiet.color(), "–", "quiet (correct)"),
         ] {
             area.draw(&Rectangle::new(
                 [(x, y - 4), (x + 40, y + bar_h + 4)],
@@ -234,13 +236,13 @@ mod tests {
     use super::*;
 
     fn tiny() -> Heatmap {
-        let tally = |v: &[Verdict]| {
-            let mut t = Tally::default();
+        let counts = |v: &[ChartOutcome]| {
+            let mut t = OutcomeCounts::default();
             v.iter().for_each(|&v| t.add(v));
             t
         };
         let det = |r: f64| HeatCell {
-            tally: tally(&[Verdict::InTime, Verdict::Late]),
+            counts: counts(&[ChartOutcome::InTime, ChartOutcome::Late]),
             ratio: Some(r),
             latency_s: Some(r * 2.0),
         };
@@ -255,17 +257,17 @@ mod tests {
                 vec![
                     det(1.5),
                     HeatCell {
-                        tally: tally(&[Verdict::InTime, Verdict::Missed]),
+                        counts: counts(&[ChartOutcome::InTime, ChartOutcome::Missed]),
                         ..Default::default()
                     },
                 ],
                 vec![
                     HeatCell {
-                        tally: tally(&[Verdict::Quiet, Verdict::Quiet]),
+                        counts: counts(&[ChartOutcome::Quiet, ChartOutcome::Quiet]),
                         ..Default::default()
                     },
                     HeatCell {
-                        tally: tally(&[Verdict::FalseAlarm, Verdict::Quiet]),
+                        counts: counts(&[ChartOutcome::FalseAlarm, ChartOutcome::Quiet]),
                         ..Default::default()
                     },
                 ],

@@ -2,7 +2,7 @@
 //! the leaking repetitions of that class split by outcome (in time, late, missed, alarm before
 //! onset), and the non-leaking ones (twins, hard negatives) split into quiet and false alarm.
 
-use super::{anchored, colored, font, Chart, PlotError, Tally, Verdict, INK, MISS};
+use super::{anchored, colored, font, Chart, ChartOutcome, OutcomeCounts, PlotError, INK, MISS};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -11,9 +11,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatrixCell {
     /// Repetitions of leaking scenarios.
-    pub leaking: Tally,
+    pub leaking: OutcomeCounts,
     /// Repetitions of non-leaking scenarios (twins and hard negatives).
-    pub negative: Tally,
+    pub negative: OutcomeCounts,
 }
 
 /// The matrix's data: `cells[row][col]`.
@@ -81,7 +81,7 @@ impl Chart for DetectionMatrix {
         let mut lx = PAD;
         let ly = y0 + self.rows.len() as i32 * CELL_H + 20;
         let mid = anchored(font(12.0), HPos::Left, VPos::Center);
-        for v in Verdict::ALL {
+        for v in ChartOutcome::ALL {
             area.draw(&Rectangle::new(
                 [(lx, ly - 7), (lx + 14, ly + 7)],
                 v.color().filled(),
@@ -99,12 +99,12 @@ impl Chart for DetectionMatrix {
     }
 }
 
-/// One tally as `label k/n` and a bar split by verdict; a grey outline when `n` is 0.
+/// One count as `label k/n` and a bar split by outcome; a grey outline when `n` is 0.
 fn bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     (x, y): (i32, i32),
     label: &str,
-    t: &Tally,
+    t: &OutcomeCounts,
     k: u32,
 ) -> Result<(), PlotError> {
     let n = t.total();
@@ -123,7 +123,7 @@ fn bar<DB: DrawingBackend>(
     let bx = x + TEXT_W;
     if n > 0 {
         let mut at = 0;
-        for v in Verdict::ALL {
+        for v in ChartOutcome::ALL {
             let c = t.get(v);
             if c == 0 {
                 continue;
@@ -149,15 +149,15 @@ mod tests {
     fn svg_snapshot() {
         let mut a = MatrixCell::default();
         for v in [
-            Verdict::InTime,
-            Verdict::InTime,
-            Verdict::Late,
-            Verdict::Missed,
+            ChartOutcome::InTime,
+            ChartOutcome::InTime,
+            ChartOutcome::Late,
+            ChartOutcome::Missed,
         ] {
             a.leaking.add(v);
         }
-        a.negative.add(Verdict::Quiet);
-        a.negative.add(Verdict::FalseAlarm);
+        a.negative.add(ChartOutcome::Quiet);
+        a.negative.add(ChartOutcome::FalseAlarm);
         let m = DetectionMatrix {
             title: "Outcomes by detector and class".into(),
             rows: vec!["count".into(), "slope".into()],

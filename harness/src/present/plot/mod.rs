@@ -83,9 +83,11 @@ pub fn png(c: &impl Chart) -> Result<Vec<u8>, PlotError> {
     Ok(png::encode_rgb(w, h, &buf))
 }
 
-/// How one detector did on one repetition, in the words the charts use.
+/// How one detector did on one repetition, in the five words (and colours) the charts use.
+/// Not [`crate::evaluate::score::Outcome`] (TP/FN/FP/TN/NA): a detection is split into in time
+/// and late, and unjudged repetitions are not drawn; the caller maps one to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Verdict {
+pub enum ChartOutcome {
     /// Leaking scenario, first alarm after onset and within the scenario's tolerance.
     InTime,
     /// Leaking scenario, first alarm after onset but later than the tolerance.
@@ -98,39 +100,39 @@ pub enum Verdict {
     Quiet,
 }
 
-impl Verdict {
-    pub const ALL: [Verdict; 5] = [
-        Verdict::InTime,
-        Verdict::Late,
-        Verdict::Missed,
-        Verdict::FalseAlarm,
-        Verdict::Quiet,
+impl ChartOutcome {
+    pub const ALL: [ChartOutcome; 5] = [
+        ChartOutcome::InTime,
+        ChartOutcome::Late,
+        ChartOutcome::Missed,
+        ChartOutcome::FalseAlarm,
+        ChartOutcome::Quiet,
     ];
 
     pub fn label(self) -> &'static str {
         match self {
-            Verdict::InTime => "detected in time",
-            Verdict::Late => "detected late",
-            Verdict::Missed => "missed",
-            Verdict::FalseAlarm => "false alarm",
-            Verdict::Quiet => "quiet (correct)",
+            ChartOutcome::InTime => "detected in time",
+            ChartOutcome::Late => "detected late",
+            ChartOutcome::Missed => "missed",
+            ChartOutcome::FalseAlarm => "false alarm",
+            ChartOutcome::Quiet => "quiet (correct)",
         }
     }
 
     pub fn color(self) -> RGBColor {
         match self {
-            Verdict::InTime => GOOD,
-            Verdict::Late => LATE,
-            Verdict::Missed => MISS,
-            Verdict::FalseAlarm => BAD,
-            Verdict::Quiet => QUIET,
+            ChartOutcome::InTime => GOOD,
+            ChartOutcome::Late => LATE,
+            ChartOutcome::Missed => MISS,
+            ChartOutcome::FalseAlarm => BAD,
+            ChartOutcome::Quiet => QUIET,
         }
     }
 }
 
-/// Repetitions counted by verdict.
+/// Repetitions counted by [`ChartOutcome`]: one matrix or heatmap cell.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub struct OutcomeCounts {
     pub in_time: u32,
     pub late: u32,
     pub missed: u32,
@@ -138,23 +140,23 @@ pub struct Tally {
     pub quiet: u32,
 }
 
-impl Tally {
-    pub fn add(&mut self, v: Verdict) {
+impl OutcomeCounts {
+    pub fn add(&mut self, v: ChartOutcome) {
         *self.get_mut(v) += 1;
     }
 
-    pub fn get(&self, v: Verdict) -> u32 {
+    pub fn get(&self, v: ChartOutcome) -> u32 {
         let mut t = *self;
         *t.get_mut(v)
     }
 
-    fn get_mut(&mut self, v: Verdict) -> &mut u32 {
+    fn get_mut(&mut self, v: ChartOutcome) -> &mut u32 {
         match v {
-            Verdict::InTime => &mut self.in_time,
-            Verdict::Late => &mut self.late,
-            Verdict::Missed => &mut self.missed,
-            Verdict::FalseAlarm => &mut self.false_alarms,
-            Verdict::Quiet => &mut self.quiet,
+            ChartOutcome::InTime => &mut self.in_time,
+            ChartOutcome::Late => &mut self.late,
+            ChartOutcome::Missed => &mut self.missed,
+            ChartOutcome::FalseAlarm => &mut self.false_alarms,
+            ChartOutcome::Quiet => &mut self.quiet,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Threshold sweep: one small panel per detector, recall and false-alarm rate as the
-//! detector's primary threshold is scaled (log axis, 1× = its default), computed by replaying
-//! recorded traces.
+//! detector's primary threshold is scaled (log axis, 1× = its default). The numbers are the
+//! evaluation's (`sweep.csv`, [`crate::evaluate::sweep`]); this file only draws them.
 
 use super::{font, legend_row, tick, Chart, PlotError, Swatch, GRID, INK};
 use plotters::coord::Shift;

@@ -1,14 +1,14 @@
-//! Timeline of one repetition: the watched metrics over time as small multiples (which ones
-//! depend on the leak class), the measured onset as a vertical line, the warm-up shaded, and
-//! beneath them one row per detector with its first alarm as a marker.
+//! Timeline of one repetition: metrics over time as small multiples, the measured onset as a
+//! vertical line, the warm-up shaded, and beneath them one row per detector with its first
+//! alarm as a marker.
+//!
+//! Takes plain series (names, units, points) and markers; which metrics a scenario's timeline
+//! shows is the caller's choice ([`crate::present::report::panels`]).
 
 use super::{
-    anchored, colored, font, legend_row, tick, Chart, PlotError, Swatch, Unit, Verdict, GRID, INK,
-    ONSET,
+    anchored, colored, font, legend_row, tick, Chart, ChartOutcome, PlotError, Swatch, Unit, GRID,
+    INK, ONSET,
 };
-use crate::evaluate::detect::Watched;
-use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -36,7 +36,7 @@ pub struct AlarmRow {
     pub detector: String,
     /// First alarm, seconds since spawn; `None`: the detector stayed silent.
     pub t_s: Option<f64>,
-    pub verdict: Verdict,
+    pub outcome: ChartOutcome,
 }
 
 /// The timeline chart's data.
@@ -50,81 +50,6 @@ pub struct Timeline {
     pub onset_s: Option<f64>,
     pub panels: Vec<Panel>,
     pub alarms: Vec<AlarmRow>,
-}
-
-/// Which metrics matter for a class, most telling first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PanelKind {
-    Goroutines,
-    Heap,
-    Memory,
-    Finalizers,
-}
-
-fn panels_for(class: LeakClass) -> [PanelKind; 3] {
-    use PanelKind::*;
-    match class {
-        LeakClass::Goroutine | LeakClass::Context => [Goroutines, Heap, Memory],
-        LeakClass::Map => [Heap, Memory, Goroutines],
-        LeakClass::Finalizer => [Finalizers, Heap, Memory],
-        LeakClass::Cgo => [Memory, Heap, Goroutines],
-    }
-}
-
-/// The panels for a class from a trace's samples; series (and panels) without data are left
-/// out, so a missing probe shows as an absent line rather than a flat zero.
-pub fn panels(class: LeakClass, samples: &[Sample]) -> Vec<Panel> {
-    let series = |label: &str, w: Watched| Series {
-        label: label.to_string(),
-        points: w.series(samples),
-    };
-    let go_runtime = Series {
-        label: "Go runtime memory".into(),
-        points: samples
-            .iter()
-            .filter_map(|s| Some((s.t, s.go_runtime_bytes()?)))
-            .collect(),
-    };
-    panels_for(class)
-        .into_iter()
-        .map(|k| match k {
-            PanelKind::Goroutines => Panel {
-                title: "Goroutines".into(),
-                unit: Unit::Count("goroutines"),
-                series: vec![
-                    series("all goroutines", Watched::Goroutines),
-                    series("in goroutineleak profile", Watched::GoroutineLeakProfile),
-                ],
-            },
-            PanelKind::Heap => Panel {
-                title: "Go heap".into(),
-                unit: Unit::Bytes,
-                series: vec![
-                    series("heap objects (with garbage)", Watched::HeapAlloc),
-                    series("live heap after GC", Watched::HeapLive),
-                ],
-            },
-            PanelKind::Memory => Panel {
-                title: "Process memory".into(),
-                unit: Unit::Bytes,
-                series: vec![
-                    series("RSS", Watched::Rss),
-                    go_runtime.clone(),
-                    series("C gap (RSS − Go)", Watched::CGap),
-                ],
-            },
-            PanelKind::Finalizers => Panel {
-                title: "Finalizer and cleanup queue".into(),
-                unit: Unit::Count("objects"),
-                series: vec![series("queued, not yet run", Watched::FinalizerBacklog)],
-            },
-        })
-        .map(|mut p| {
-            p.series.retain(|s| !s.points.is_empty());
-            p
-        })
-        .filter(|p| !p.series.is_empty())
-        .collect()
 }
 
 const WIDTH: u32 = 1000;
@@ -169,11 +94,15 @@ impl Chart for Timeline {
                 Swatch::Box,
             ));
         }
-        for v in [Verdict::InTime, Verdict::Late, Verdict::FalseAlarm] {
+        for v in [
+            ChartOutcome::InTime,
+            ChartOutcome::Late,
+            ChartOutcome::FalseAlarm,
+        ] {
             if self
                 .alarms
                 .iter()
-                .any(|a| a.t_s.is_some() && a.verdict == v)
+                .any(|a| a.t_s.is_some() && a.outcome == v)
             {
                 items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
             }
@@ -336,7 +265,7 @@ impl Timeline {
                     };
                     c.draw_series(std::iter::once(
                         EmptyElement::at((t, row(i)))
-                            + TriangleMarker::new((0, 0), 6, a.verdict.color().filled())
+                            + TriangleMarker::new((0, 0), 6, a.outcome.color().filled())
                             + Text::new(text, (dx, 0), anchored(font(11.0), side, VPos::Center)),
                     ))?;
                 }
@@ -380,12 +309,12 @@ mod tests {
                 AlarmRow {
                     detector: "count".into(),
                     t_s: Some(5.0),
-                    verdict: Verdict::InTime,
+                    outcome: ChartOutcome::InTime,
                 },
                 AlarmRow {
                     detector: "slope".into(),
                     t_s: None,
-                    verdict: Verdict::Missed,
+                    outcome: ChartOutcome::Missed,
                 },
             ],
         }
@@ -397,18 +326,5 @@ mod tests {
             "timeline.svg",
             &crate::present::plot::svg(&tiny()).unwrap(),
         );
-    }
-
-    #[test]
-    fn panels_follow_the_class_and_drop_missing_series() {
-        let s = |t: f64, g: f64| Sample {
-            t,
-            metrics: Some([(crate::sample::metric::GOROUTINES.to_string(), g)].into()),
-            ..Default::default()
-        };
-        let p = panels(LeakClass::Goroutine, &[s(0.0, 5.0), s(1.0, 7.0)]);
-        assert_eq!(p.len(), 1, "only goroutines have data: {p:?}");
-        assert_eq!(p[0].series.len(), 1);
-        assert_eq!(p[0].series[0].points, vec![(0.0, 5.0), (1.0, 7.0)]);
     }
 }

@@ -2,28 +2,29 @@
 //! themselves ([`crate::present::plot`]) only draw.
 
 use super::load::RunView;
-use crate::evaluate::detect::{self, Params};
-use crate::evaluate::replay;
+use super::panels;
+use crate::evaluate::detect;
 use crate::evaluate::score::{self, Outcome, ScoreRow};
+use crate::evaluate::sweep::SweepRow;
 use crate::present::plot::heatmap::{HeatCell, Heatmap};
 use crate::present::plot::matrix::{DetectionMatrix, MatrixCell};
 use crate::present::plot::overhead::{Overhead, OverheadRow};
 use crate::present::plot::sweep::{Sweep, SweepCurve, SweepPoint};
-use crate::present::plot::timeline::{self, AlarmRow, Timeline};
-use crate::present::plot::{tick, Verdict};
+use crate::present::plot::timeline::{AlarmRow, Timeline};
+use crate::present::plot::{tick, ChartOutcome};
 use crate::scenario::{LeakClass, Role, Scenario};
 use crate::stats;
 use crate::trace::Trace;
 use std::collections::BTreeMap;
 
 /// The chart words for a scored row; `None` for NA rows (not judged).
-pub fn verdict(r: &ScoreRow) -> Option<Verdict> {
+pub fn chart_outcome(r: &ScoreRow) -> Option<ChartOutcome> {
     match r.outcome {
-        Outcome::Tp if r.timely == Some(false) => Some(Verdict::Late),
-        Outcome::Tp => Some(Verdict::InTime),
-        Outcome::Fn => Some(Verdict::Missed),
-        Outcome::Fp => Some(Verdict::FalseAlarm),
-        Outcome::Tn => Some(Verdict::Quiet),
+        Outcome::Tp if r.timely == Some(false) => Some(ChartOutcome::Late),
+        Outcome::Tp => Some(ChartOutcome::InTime),
+        Outcome::Fn => Some(ChartOutcome::Missed),
+        Outcome::Fp => Some(ChartOutcome::FalseAlarm),
+        Outcome::Tn => Some(ChartOutcome::Quiet),
         Outcome::Na => None,
     }
 }
@@ -62,7 +63,11 @@ pub fn scenarios(v: &RunView) -> Vec<Scenario> {
     }
     let mut out: Vec<Scenario> = by_name.into_values().collect();
     out.sort_by(|a, b| {
-        (a.class, role_rank(a.role()), &a.name).cmp(&(b.class, role_rank(b.role()), &b.name))
+        (a.truth.class, role_rank(a.role()), &a.name).cmp(&(
+            b.truth.class,
+            role_rank(b.role()),
+            &b.name,
+        ))
     });
     out
 }
@@ -80,18 +85,18 @@ pub fn matrix(v: &RunView) -> DetectionMatrix {
     let classes = classes(v);
     let mut cells = vec![vec![MatrixCell::default(); classes.len()]; dets.len()];
     for r in &v.scores {
-        let (Some(i), Some(j), Some(verdict)) = (
+        let (Some(i), Some(j), Some(outcome)) = (
             dets.iter().position(|d| *d == r.detector),
             classes.iter().position(|c| *c == r.class),
-            verdict(r),
+            chart_outcome(r),
         ) else {
             continue;
         };
         let c = &mut cells[i][j];
         if r.leaking {
-            c.leaking.add(verdict);
+            c.leaking.add(outcome);
         } else {
-            c.negative.add(verdict);
+            c.negative.add(outcome);
         }
     }
     DetectionMatrix {
@@ -108,14 +113,14 @@ pub fn heatmap(v: &RunView) -> Heatmap {
     let mut cells = vec![vec![HeatCell::default(); dets.len()]; scs.len()];
     let mut ratios: BTreeMap<(usize, usize), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for r in &v.scores {
-        let (Some(i), Some(j), Some(verdict)) = (
+        let (Some(i), Some(j), Some(outcome)) = (
             scs.iter().position(|s| s.name == r.scenario),
             dets.iter().position(|d| *d == r.detector),
-            verdict(r),
+            chart_outcome(r),
         ) else {
             continue;
         };
-        cells[i][j].tally.add(verdict);
+        cells[i][j].counts.add(outcome);
         if let Some(l) = r.latency_s {
             let e = ratios.entry((i, j)).or_default();
             e.1.push(l);
@@ -165,14 +170,14 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
                 .find(|r| r.scenario == sc.name && r.rep == rep && r.detector == d);
             AlarmRow {
                 t_s: row.and_then(|r| r.alarm_s),
-                verdict: row.and_then(verdict).unwrap_or(Verdict::Missed),
+                outcome: row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed),
                 detector: d,
             }
         })
         .collect();
     let onset = t.onset_s();
     let mut sub = vec![
-        format!("class {}", sc.class),
+        format!("class {}", sc.truth.class),
         sc.role().to_string(),
         match onset {
             Some(o) => format!("measured onset {} s", tick(o)),
@@ -200,18 +205,16 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         end_s,
         warmup_s: sc.warmup_s,
         onset_s: onset,
-        panels: timeline::panels(sc.class, &t.samples),
+        panels: panels::timeline_panels(sc.truth.class, &t.samples),
         alarms,
     }
 }
 
-/// Threshold scales of the sweep: powers of 2 from 1/16 to 16. Wide on purpose: the robust
-/// detectors' leaks sit far above their slope floors, so a narrow sweep shows nothing.
-pub const SWEEP_SCALES: [f64; 9] = [0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
-
-/// Recall and false-alarm rate per detector and threshold scale, by replaying every trace
-/// through fresh detectors ([`crate::evaluate::replay::score_traces`], as `scores.csv` was made).
-pub fn sweep(v: &RunView) -> Sweep {
+/// The sweep chart from `sweep.csv` as the evaluation wrote it; `None` when the run has none
+/// (scored by an older leakbench). One curve per detector with rows, in report order; scales
+/// without a recall (no leaking repetition) are left out.
+pub fn sweep(v: &RunView) -> Option<Sweep> {
+    let rows = v.sweep.as_ref()?;
     let scorable = v.traces.iter().filter(|t| score::unscorable(t).is_none());
     let (reps, leaking) = scorable.fold((0, 0), |(n, l), t| {
         (n + 1, l + usize::from(t.meta.scenario.truth.leaking))
@@ -219,20 +222,18 @@ pub fn sweep(v: &RunView) -> Sweep {
     let curves = detectors(v)
         .into_iter()
         .filter_map(|name| {
-            let spec = detect::by_name(&name).ok()?;
-            let points = SWEEP_SCALES
-                .iter()
-                .filter_map(|&scale| {
-                    let params = Params {
-                        threshold_scale: scale,
-                    };
-                    let rows = replay::score_traces(&v.traces, std::slice::from_ref(spec), &params);
-                    let refs: Vec<&ScoreRow> = rows.iter().collect();
-                    let a = score::aggregate(spec.name, None, &refs);
+            let mut mine: Vec<&SweepRow> = rows.iter().filter(|r| r.detector == name).collect();
+            if mine.is_empty() {
+                return None;
+            }
+            mine.sort_by(|a, b| a.threshold_scale.total_cmp(&b.threshold_scale));
+            let points = mine
+                .into_iter()
+                .filter_map(|r| {
                     Some(SweepPoint {
-                        scale,
-                        recall: a.recall?,
-                        false_alarm_rate: a.false_alarm_rate.unwrap_or(0.0),
+                        scale: r.threshold_scale,
+                        recall: r.recall?,
+                        false_alarm_rate: r.false_alarm_rate.unwrap_or(0.0),
                     })
                 })
                 .collect();
@@ -242,14 +243,14 @@ pub fn sweep(v: &RunView) -> Sweep {
             })
         })
         .collect();
-    Sweep {
+    Some(Sweep {
         title: "Threshold sweep: recall and false-alarm rate as each detector's threshold is scaled".into(),
         subtitle: format!(
             "Replayed from the recorded traces ({reps} repetitions, {leaking} leaking), no new runs. \
              Recall counts alarms before onset as misses; the false-alarm rate is over non-leaking repetitions."
         ),
         curves,
-    }
+    })
 }
 
 /// The overhead chart, if the run directory has `overhead.csv` with ratios.
@@ -285,4 +286,34 @@ pub fn overhead(v: &RunView) -> Option<Overhead> {
         rows,
         target: Some(crate::overhead::files::TARGET_RATIO),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sweep chart is `sweep.csv` redrawn: an edited value shows up as written, and a run
+    /// without the file gets no chart (never a re-scoring).
+    #[test]
+    fn the_sweep_chart_draws_sweep_csv_and_nothing_without_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
+        let mut v = super::super::load(&dir).unwrap();
+        let rows = v.sweep.as_mut().expect("the committed run has a sweep.csv");
+        let edited = rows
+            .iter_mut()
+            .min_by(|a, b| a.threshold_scale.total_cmp(&b.threshold_scale))
+            .unwrap();
+        edited.recall = Some(0.375);
+        let det = edited.detector.clone();
+        let s = sweep(&v).unwrap();
+        assert_eq!(
+            s.curves.iter().map(|c| &c.detector).collect::<Vec<_>>(),
+            detectors(&v).iter().collect::<Vec<_>>()
+        );
+        let c = s.curves.iter().find(|c| c.detector == det).unwrap();
+        assert_eq!((c.points[0].scale, c.points[0].recall), (0.0625, 0.375));
+        assert_eq!(c.points.len(), crate::evaluate::sweep::SCALES.len());
+        v.sweep = None;
+        assert!(sweep(&v).is_none());
+    }
 }

@@ -1,12 +1,13 @@
 //! What the report says, as a [`Doc`]: written for a reader who never saw the code.
 
-use super::charts::{self, verdict};
+use super::charts::{self, chart_outcome};
 use super::doc::Doc;
 use super::load::RunView;
 use crate::evaluate::detect;
 use crate::evaluate::score::{self, Aggregate, Outcome, ScoreRow};
+use crate::evaluate::sweep::SWEEP_CSV;
 use crate::present::plot::heatmap::ratio_text;
-use crate::present::plot::{tick, Verdict};
+use crate::present::plot::{tick, ChartOutcome};
 use crate::scenario::Scenario;
 use crate::stats;
 use std::collections::BTreeSet;
@@ -75,8 +76,12 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades.");
     d.chart(HEATMAP, "Latency heatmap: scenario × detector");
     d.h(1, "Threshold sweep");
-    d.p("Every detector has one primary threshold. Scaling it trades sensitivity for false alarms. These curves replay the recorded traces at each scale (no new runs); 1× is the default used everywhere else in this report.");
-    d.chart(SWEEP, "Threshold sweep per detector");
+    if v.sweep.is_some() {
+        d.p("Every detector has one primary threshold. Scaling it trades sensitivity for false alarms. These curves replay the recorded traces at each scale (no new runs); 1× is the default used everywhere else in this report.");
+        d.chart(SWEEP, "Threshold sweep per detector");
+    } else {
+        d.p(format!("No threshold sweep: this run directory has no `{SWEEP_CSV}` (it was scored by an older leakbench; `leakbench replay` on it writes one)."));
+    }
     d.table(
         &["detector", "what the scale multiplies"],
         &[false, false],
@@ -96,6 +101,7 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     d.list(vec![
         "`scores.csv`: one row per scenario × detector × repetition (outcome, alarm time, latency, oracle bound, blamed site).".into(),
         "`summary.json`, `summary.md`: the aggregates per detector and per detector × class.".into(),
+        format!("`{SWEEP_CSV}`: recall and false-alarm rate per detector at each threshold scale (the threshold sweep)."),
         "`plots/`: every chart as SVG and PNG. `leakbench plot DIR` redraws them and this report from the files above and the traces.".into(),
         "`traces/<scenario>/rep-<k>/`: the samples (`trace.jsonl`), the settings (`meta.json`), how the repetition ended (`end.json`) and the fixture's output.".into(),
     ]);
@@ -350,11 +356,11 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
 
 /// One repetition's outcome for the per-scenario table.
 fn cell(r: &ScoreRow) -> String {
-    match (verdict(r), r.outcome) {
-        (Some(Verdict::InTime | Verdict::Late), _) => {
+    match (chart_outcome(r), r.outcome) {
+        (Some(ChartOutcome::InTime | ChartOutcome::Late), _) => {
             let mut s = format!(
                 "{} +{}",
-                if verdict(r) == Some(Verdict::Late) {
+                if chart_outcome(r) == Some(ChartOutcome::Late) {
                     "late"
                 } else {
                     "in time"
@@ -366,9 +372,9 @@ fn cell(r: &ScoreRow) -> String {
             }
             s
         }
-        (Some(Verdict::Missed), _) => "missed".into(),
-        (Some(Verdict::FalseAlarm), _) => format!("false alarm at {}", secs(r.alarm_s)),
-        (Some(Verdict::Quiet), _) => "quiet".into(),
+        (Some(ChartOutcome::Missed), _) => "missed".into(),
+        (Some(ChartOutcome::FalseAlarm), _) => format!("false alarm at {}", secs(r.alarm_s)),
+        (Some(ChartOutcome::Quiet), _) => "quiet".into(),
         (None, _) => format!("not judged: {}", r.note),
     }
 }
@@ -391,7 +397,7 @@ fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
         .filter_map(|t| t.onset_s())
         .collect();
     let mut facts = vec![
-        format!("class **{}**", sc.class),
+        format!("class **{}**", sc.truth.class),
         format!("**{}**", sc.role()),
         format!("fixture `{}`", sc.fixture),
         format!(

@@ -4,6 +4,7 @@
 //! Inline text is plain, with `backticks` for code and `**` for bold; both renderers
 //! understand only that.
 
+pub use crate::table::Table;
 use std::fmt::Write;
 
 /// One block of the report.
@@ -14,12 +15,8 @@ pub enum Block {
     Para(String),
     /// A bullet list.
     List(Vec<String>),
-    Table {
-        head: Vec<String>,
-        /// Per column: right-align (numbers).
-        right: Vec<bool>,
-        rows: Vec<Vec<String>>,
-    },
+    /// Written by the crate's one table writer, [`crate::table`].
+    Table(Table),
     /// A chart by file stem under `plots/` (`plots/STEM.svg`, `plots/STEM.png`).
     Chart {
         stem: String,
@@ -45,11 +42,11 @@ impl Doc {
         self.blocks.push(Block::List(items));
     }
     pub fn table(&mut self, head: &[&str], right: &[bool], rows: Vec<Vec<String>>) {
-        self.blocks.push(Block::Table {
+        self.blocks.push(Block::Table(Table {
             head: head.iter().map(|s| s.to_string()).collect(),
             right: right.to_vec(),
             rows,
-        });
+        }));
     }
     pub fn chart(&mut self, stem: impl Into<String>, alt: impl Into<String>) {
         self.blocks.push(Block::Chart {
@@ -75,33 +72,7 @@ impl Doc {
                         let _ = writeln!(out, "- {i}");
                     }
                 }
-                Block::Table { head, right, rows } => {
-                    let cell = |s: &str| s.replace('|', "\\|");
-                    let _ = writeln!(
-                        out,
-                        "| {} |",
-                        head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
-                    );
-                    let _ = writeln!(
-                        out,
-                        "|{}|",
-                        (0..head.len())
-                            .map(|i| if right.get(i) == Some(&true) {
-                                "---:"
-                            } else {
-                                "---"
-                            })
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    );
-                    for r in rows {
-                        let _ = writeln!(
-                            out,
-                            "| {} |",
-                            r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
-                        );
-                    }
-                }
+                Block::Table(t) => out.push_str(&t.markdown()),
                 Block::Chart { stem, alt } => {
                     let _ = writeln!(out, "![{alt}](plots/{stem}.png)");
                 }
@@ -136,20 +107,16 @@ impl Doc {
                     }
                     out.push_str("</ul>\n");
                 }
-                Block::Table { head, right, rows } => {
+                Block::Table(t) => {
                     out.push_str("<table>\n<thead><tr>");
-                    for h in head {
+                    for h in &t.head {
                         let _ = write!(out, "<th>{}</th>", inline(h));
                     }
                     out.push_str("</tr></thead>\n<tbody>\n");
-                    for r in rows {
+                    for r in &t.rows {
                         out.push_str("<tr>");
                         for (i, c) in r.iter().enumerate() {
-                            let cls = if right.get(i) == Some(&true) {
-                                " class=\"num\""
-                            } else {
-                                ""
-                            };
+                            let cls = if t.is_right(i) { " class=\"num\"" } else { "" };
                             let _ = write!(out, "<td{cls}>{}</td>", inline(c));
                         }
                         out.push_str("</tr>\n");

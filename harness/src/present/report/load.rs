@@ -1,8 +1,10 @@
 //! Reads what the report needs from a run directory, and nothing else: `run.json`,
-//! `scores.csv` (written by [`crate::present::export`]), the traces, and `overhead.csv` if the overhead
+//! `scores.csv` (written by [`crate::present::export`]), the traces, `sweep.csv` (written by
+//! [`crate::evaluate::sweep`]) if the evaluation wrote one, and `overhead.csv` if the overhead
 //! study wrote one there.
 
 use crate::evaluate::score::{Outcome, ScoreRow};
+use crate::evaluate::sweep::{self, SweepRow};
 use crate::fsio;
 use crate::present::export::SCORES_CSV;
 use crate::record::run::{self, RunInfo};
@@ -21,6 +23,8 @@ pub struct RunView {
     /// Every repetition, sorted by scenario then repetition.
     pub traces: Vec<Trace>,
     pub scores: Vec<ScoreRow>,
+    /// Rows of `sweep.csv`; `None` for a run scored before leakbench wrote it.
+    pub sweep: Option<Vec<SweepRow>>,
     /// Rows of `overhead.csv`, if present.
     pub overhead: Option<Vec<OverheadRecord>>,
 }
@@ -141,8 +145,25 @@ pub fn load(dir: &Path) -> anyhow::Result<RunView> {
         info,
         traces,
         scores,
+        sweep: load_sweep(dir)?,
         overhead,
     })
+}
+
+/// The rows of `dir/sweep.csv`, or `None` if there is none (a run scored by an older leakbench).
+pub fn load_sweep(dir: &Path) -> anyhow::Result<Option<Vec<SweepRow>>> {
+    let path = dir.join(sweep::SWEEP_CSV);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let rows = sweep::parse_csv(&fsio::read_to_string(&path)?).with_context(|| {
+        format!(
+            "{}: not a sweep.csv (fix: regenerate it with `leakbench replay {}`)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    Ok(Some(rows))
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
 //! The report of a run directory: every chart (`plots/*.svg`, `plots/*.png`), `report.md`
 //! and `report.html` (the same content, SVGs inline), from the files a scored run holds
-//! (`run.json`, `scores.csv`, the traces, `overhead.csv` if any). Re-running [`generate`] on
-//! the same directory gives the same bytes: nothing is measured again.
+//! (`run.json`, `scores.csv`, `sweep.csv`, the traces, `overhead.csv` if any). Re-running
+//! [`generate`] on the same directory gives the same bytes: nothing is measured again.
 //!
-//! Owns what the report says and where its files go. Must not run fixtures or score live:
-//! scores come from `scores.csv`; the threshold sweep replays traces through
-//! [`crate::evaluate::replay`].
+//! Owns what the report says, which data each chart gets ([`charts`], [`panels`]) and where
+//! its files go. Must not run fixtures, run a detector or score: scores come from
+//! `scores.csv`, and the threshold sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote
+//! it (a run without one gets a line saying so and no sweep chart, never a re-scoring).
 
 pub mod charts;
 pub mod content;
 pub mod doc;
 pub mod load;
+pub mod panels;
 
 use crate::fsio;
 use crate::present::plot::{self, PlotError};
@@ -75,8 +77,10 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
             content::HEATMAP.into(),
             AnyChart::Heatmap(charts::heatmap(v)),
         ),
-        (content::SWEEP.into(), AnyChart::Sweep(charts::sweep(v))),
     ];
+    if let Some(s) = charts::sweep(v) {
+        todo.push((content::SWEEP.into(), AnyChart::Sweep(s)));
+    }
     let overhead = charts::overhead(v);
     let has_overhead = overhead.is_some();
     if let Some(o) = overhead {
@@ -185,15 +189,21 @@ mod tests {
         }
     }
 
-    /// `harness/testdata/plot-run`: a real run of three short scenarios (a goroutine leak, its
-    /// twin, a hard negative), one repetition each, traces trimmed (see its README).
-    #[test]
-    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+    /// A scratch copy of `harness/testdata/plot-run` (a real run of three short scenarios: a
+    /// goroutine leak, its twin, a hard negative; one repetition each, traces trimmed, see its
+    /// README), kept while the `TempDir` lives, and a progress display that draws nothing.
+    fn committed_run_copy() -> (tempfile::TempDir, PathBuf, MultiProgress) {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/plot-run");
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");
         copy_dir(&src, &dir);
         let mp = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        (tmp, dir, mp)
+    }
+
+    #[test]
+    fn plot_on_the_committed_run_draws_every_chart_and_both_reports() {
+        let (_tmp, dir, mp) = committed_run_copy();
         let g = generate(&dir, &mp).unwrap();
         let view = load(&dir).unwrap();
         let mut stems = vec![
@@ -238,6 +248,35 @@ mod tests {
         // Deterministic: drawing again gives the same report.
         generate(&dir, &mp).unwrap();
         assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
+    }
+
+    /// A run scored before `sweep.csv` existed: one line says so, and there is no sweep chart.
+    #[test]
+    fn plot_without_sweep_csv_says_so_and_leaves_the_sweep_out() {
+        let (_tmp, dir, mp) = committed_run_copy();
+        std::fs::remove_file(dir.join(crate::evaluate::sweep::SWEEP_CSV)).unwrap();
+        let g = generate(&dir, &mp).unwrap();
+        assert!(!dir
+            .join(PLOTS_DIR)
+            .join(format!("{}.svg", content::SWEEP))
+            .exists());
+        assert!(!g
+            .charts
+            .iter()
+            .any(|p| p.to_string_lossy().contains(content::SWEEP)));
+        let md = std::fs::read_to_string(&g.report_md).unwrap();
+        assert_eq!(
+            md.lines()
+                .filter(|l| l.starts_with("No threshold sweep"))
+                .count(),
+            1,
+            "{md}"
+        );
+        assert!(!md.contains(&format!("plots/{}.png", content::SWEEP)));
+        assert!(
+            !dir.join(crate::evaluate::sweep::SWEEP_CSV).exists(),
+            "plot wrote no sweep"
+        );
     }
 
     #[test]
