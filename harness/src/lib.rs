@@ -12,6 +12,8 @@
 //!
 //! - [`scenario`], [`sample`] and [`trace`] are the data that crosses the seams (what to run,
 //!   one sample, the files of a repetition); they sit at the top because every stage reads them.
+//!   [`leak_class`] is their vocabulary for what a leak is: its class (the cause, free text)
+//!   and what it grows (an observable, the detectors' words).
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
@@ -30,6 +32,7 @@ pub mod bad_input;
 pub mod clock;
 pub mod evaluate;
 pub mod fsio;
+pub mod leak_class;
 pub mod merge;
 pub mod overhead;
 pub mod present;

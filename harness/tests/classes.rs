@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Which series shows a leak of this kind.
 #[derive(Debug, Clone, Copy)]
-enum Signal {
+pub(crate) enum Signal {
     /// Goroutines whose blocking site matches the scenario's site regex.
     GoroutinesAtSite,
     /// In-use heap bytes at allocation sites matching the regex.
@@ -57,7 +57,7 @@ const DURATION_S: f64 = 10.0;
 const ONSET_S: f64 = 4.0;
 const INTERVAL_S: f64 = 0.25;
 
-fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
+pub(crate) fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
     match signal {
         Signal::GoroutinesAtSite => Some(
             s.goroutines
@@ -81,7 +81,7 @@ fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
 }
 
 /// Writes a shortened copy of `scenarios/<name>.toml` (optionally as its twin) into `dir`.
-fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
+pub(crate) fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
     let src = root().join("scenarios").join(format!("{name}.toml"));
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     let mut v: toml::Table = toml::from_str(&text).unwrap();
@@ -108,13 +108,13 @@ fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
 
 /// Medians of the first and the last quarter of `v` (at least 3 values each; `v` has at least
 /// 6): a level change from start to end that one-sample dips do not move.
-fn quarter_medians(v: &[f64]) -> (f64, f64) {
+pub(crate) fn quarter_medians(v: &[f64]) -> (f64, f64) {
     let q = (v.len() / 4).max(3);
     (median(v[..q].to_vec()), median(v[v.len() - q..].to_vec()))
 }
 
 /// The median of a non-empty window (the callers take at least one sample).
-fn median(v: Vec<f64>) -> f64 {
+pub(crate) fn median(v: Vec<f64>) -> f64 {
     leakbench::stats::median(&v).expect("a window of samples is never empty here")
 }
 

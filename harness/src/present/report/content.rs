@@ -6,6 +6,7 @@ use super::load::RunView;
 use crate::evaluate::detect;
 use crate::evaluate::score::{self, Aggregate, Outcome, ScoreRow};
 use crate::evaluate::sweep::SWEEP_CSV;
+use crate::leak_class::join;
 use crate::present::plot::heatmap::ratio_text;
 use crate::present::plot::{tick, ChartOutcome};
 use crate::scenario::Scenario;
@@ -127,7 +128,7 @@ fn intro(d: &mut Doc, v: &RunView) {
         "**not judged** (NA): the repetition did not finish, or a leaking trace has no measured onset. Never counted as correct.".into(),
         "**latency**: first alarm − measured onset, seconds. **÷ bound**: latency over the oracle bound (see Latency).".into(),
         "**recall**: detected ÷ judged leaking repetitions. **false-alarm rate**: false alarms ÷ judged non-leaking repetitions.".into(),
-        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class. Detectors that watch one number (a count, a byte total) name no site, so their right-site rate is 0%.".into(),
+        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / saw grow what the leak grows (its class, in the detectors' words: goroutines, Go heap, C memory, finalizer queue). Detectors that watch one number (a count, a byte total) name no site, so their right-site rate is 0%.".into(),
     ]);
 }
 
@@ -304,6 +305,12 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
     let mut rows = Vec::new();
     for c in charts::classes(v) {
         let of: Vec<&ScoreRow> = v.scores.iter().filter(|r| r.class == c).collect();
+        let grows: BTreeSet<String> = v
+            .traces
+            .iter()
+            .filter(|t| t.meta.scenario.truth.class == c)
+            .map(|t| join(&t.meta.scenario.truth.grows))
+            .collect();
         let reps = |leaking: bool| {
             of.iter()
                 .filter(|r| r.leaking == leaking && r.outcome != Outcome::Na)
@@ -311,7 +318,10 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
                 .collect::<BTreeSet<_>>()
                 .len()
         };
-        let in_class: Vec<&Aggregate> = aggs.iter().filter(|a| a.class == Some(c)).collect();
+        let in_class: Vec<&Aggregate> = aggs
+            .iter()
+            .filter(|a| a.class.as_ref() == Some(&c))
+            .collect();
         let clean: Vec<String> = charts::detectors(v)
             .into_iter()
             .filter(|n| {
@@ -330,6 +340,7 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
             .unwrap_or_else(|| "–".into());
         rows.push(vec![
             c.to_string(),
+            grows.into_iter().collect::<Vec<_>>().join(", "),
             reps(true).to_string(),
             reps(false).to_string(),
             if clean.is_empty() {
@@ -343,12 +354,13 @@ fn by_class(d: &mut Doc, v: &RunView, aggs: &[Aggregate]) {
     d.table(
         &[
             "class",
+            "grows",
             "leaking repetitions",
             "non-leaking repetitions",
             "clean detectors",
             "fastest with recall ≥ 50% (median latency)",
         ],
-        &[false, true, true, false, false],
+        &[false, false, true, true, false, false],
         rows,
     );
     d.chart(MATRIX, "Detection matrix: outcomes per detector and class");
@@ -398,6 +410,7 @@ fn scenario(d: &mut Doc, v: &RunView, sc: &Scenario, dets: &[String]) {
         .collect();
     let mut facts = vec![
         format!("class **{}**", sc.truth.class),
+        format!("grows **{}**", join(&sc.truth.grows)),
         format!("**{}**", sc.role()),
         format!("fixture `{}`", sc.fixture),
         format!(
