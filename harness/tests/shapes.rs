@@ -7,12 +7,15 @@
 //! shortened as in [`crate::classes`]; hard negatives run as written, since their shapes take
 //! the whole run to show (a plateau needs time to be reached, a burst to come back).
 
-use crate::classes::{median, quarter_medians, shortened, value, Signal as SiteSignal};
-use crate::support::{leakbench, root};
+use crate::classes::{
+    assert_none_failed, check_leak, completed, median, quarter_medians, record, shortened, value,
+    Signal as SiteSignal,
+};
+use crate::support::root;
 use leakbench::evaluate::detect::Watched;
 use leakbench::sample::Sample;
 use leakbench::scenario::Observable;
-use leakbench::trace::{self, EndStatus, Trace};
+use leakbench::trace::Trace;
 use regex::Regex;
 
 /// The series a row checks.
@@ -129,10 +132,6 @@ fn series(t: &Trace, signal: Signal) -> Vec<(f64, f64)> {
     }
 }
 
-fn values(points: &[(f64, f64)]) -> Vec<f64> {
-    points.iter().map(|p| p.1).collect()
-}
-
 /// Checks a hard negative's shape; `before` and `after` split the series at the onset the
 /// scenario asked for. Returns the failures and one line of what was seen.
 fn check_negative(
@@ -140,9 +139,9 @@ fn check_negative(
     shape: Shape,
     before: &[f64],
     after: &[(f64, f64)],
-) -> (Vec<String>, String) {
+) -> (Vec<String>, Option<String>) {
     let mut fail = Vec::new();
-    let v = values(after);
+    let v: Vec<f64> = after.iter().map(|p| p.1).collect();
     let q = (v.len() / 4).max(3);
     let (q1, q4) = quarter_medians(&v);
     let q3 = median(v[v.len() - 2 * q..v.len() - q].to_vec());
@@ -204,55 +203,7 @@ fn check_negative(
             }
         }
     }
-    (fail, seen)
-}
-
-/// Checks a leak (or its twin) as [`crate::classes`] does.
-fn check_leak(
-    label: &str,
-    twin: bool,
-    least: f64,
-    twin_most: f64,
-    onset: Option<f64>,
-    points: &[(f64, f64)],
-) -> (Vec<String>, String) {
-    let mut fail = Vec::new();
-    if twin {
-        let (first, last) = quarter_medians(&values(points));
-        if onset.is_some() {
-            fail.push(format!("{label}: a twin must never report an onset"));
-        }
-        if last - first >= twin_most {
-            fail.push(format!("{label}: twin grew {first:.0} -> {last:.0}"));
-        }
-        return (fail, format!("{label}: {first:.0} -> {last:.0}"));
-    }
-    let Some(onset) = onset else {
-        return (vec![format!("{label}: no onset measured")], String::new());
-    };
-    let before: Vec<f64> = points.iter().filter(|p| p.0 < onset).map(|p| p.1).collect();
-    if before.len() < 6 {
-        let n = before.len();
-        return (
-            vec![format!("{label}: only {n} samples before the onset")],
-            String::new(),
-        );
-    }
-    let (first, last) = quarter_medians(&before);
-    let drift = last - first;
-    if drift.abs() >= least / 4.0 {
-        fail.push(format!("{label}: signal moved {drift:.0} before the onset"));
-    }
-    let at_onset = median(before.iter().rev().take(4).cloned().collect());
-    let end = median(points.iter().rev().take(4).map(|p| p.1).collect());
-    if end - at_onset < least {
-        fail.push(format!(
-            "{label}: grew only {at_onset:.0} -> {end:.0} after onset (need {least})"
-        ));
-    }
-    let seen =
-        format!("{label}: onset {onset:.2} s, drift before {drift:.0}, {at_onset:.0} -> {end:.0}");
-    (fail, seen)
+    (fail, Some(seen))
 }
 
 #[test]
@@ -273,14 +224,7 @@ fn new_leaks_grow_after_their_onset_and_hard_negatives_only_look_like_it() {
         }
     }
     let out = tmp.path().join("run");
-    let st = leakbench()
-        .arg("run")
-        .args(&files)
-        .args(["--reps", "1", "--jobs", "6", "--no-score", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success(), "leakbench run failed: {st}");
+    record(&files, &out);
 
     let mut failures = Vec::new();
     let mut seen = Vec::new();
@@ -293,12 +237,7 @@ fn new_leaks_grow_after_their_onset_and_hard_negatives_only_look_like_it() {
         for &twin in twins {
             let dir = format!("{name}{}", if twin { "-twin" } else { "" });
             let label = format!("{dir} ({signal:?})");
-            let t: Trace = trace::load(&trace::rep_dir(&out, &dir, 0)).unwrap();
-            assert_eq!(
-                t.end.as_ref().map(|e| e.status),
-                Some(EndStatus::Completed),
-                "{label}"
-            );
+            let t = completed(&out, &dir);
             let points = series(&t, *signal);
             assert!(points.len() > 20, "{label}: only {} points", points.len());
             let (fail, line) = match *shape {
@@ -324,14 +263,8 @@ fn new_leaks_grow_after_their_onset_and_hard_negatives_only_look_like_it() {
                 }
             };
             failures.extend(fail);
-            seen.push(line);
+            seen.extend(line);
         }
     }
-    eprintln!("{}", seen.join("\n"));
-    assert!(
-        failures.is_empty(),
-        "\n{}\n\nall signals:\n{}",
-        failures.join("\n"),
-        seen.join("\n")
-    );
+    assert_none_failed(&failures, &seen);
 }
