@@ -5,6 +5,7 @@
 //! checks the fixtures users run, not copies of them.
 
 use crate::support::{leakbench, root};
+use leakbench::run_dir::RunDir;
 use leakbench::sample::Sample;
 use leakbench::trace::{self, EndStatus, Trace};
 use regex::Regex;
@@ -132,7 +133,7 @@ pub(crate) fn record(files: &[PathBuf], out: &Path) {
 
 /// The trace of scenario `label` in `out`, which must have completed.
 pub(crate) fn completed(out: &Path, label: &str) -> Trace {
-    let t: Trace = trace::load(&trace::rep_dir(out, label, 0)).unwrap();
+    let t: Trace = trace::load(&RunDir::new(out).rep(label, 0)).unwrap();
     assert_eq!(
         t.end.as_ref().map(|e| e.status),
         Some(EndStatus::Completed),

@@ -44,7 +44,7 @@ pub struct Comparison {
 
 /// Reads `DIR/scores.csv`; a run that was not scored is bad input naming the fix.
 pub fn load_scores(dir: &Path) -> anyhow::Result<Vec<ScoreRow>> {
-    let p = dir.join(crate::present::export::SCORES_CSV);
+    let p = crate::run_dir::RunDir::new(dir).scores_csv();
     let text = std::fs::read_to_string(&p).map_err(|e| {
         crate::bad_input::BadInput(format!(
             "{}: cannot read ({e}) (fix: pass a scored run directory; score one with `leakbench replay DIR`)",

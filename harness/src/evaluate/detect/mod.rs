@@ -19,6 +19,7 @@ mod c_gap;
 mod cusum;
 mod deriv;
 mod finalizer_backlog;
+mod goleak;
 mod goroutine_threshold;
 mod goroutineleak_profile;
 mod heap_site_growth;
@@ -76,6 +77,8 @@ pub enum Watched {
     FinalizerBacklog,
     /// Goroutines in the `goroutineleak` profile.
     GoroutineLeakProfile,
+    /// Goroutines goleak reports ([`Sample::goleak`]).
+    Goleak,
     /// In-use bytes summed over the heap profile's sites.
     HeapProfile,
 }
@@ -90,6 +93,7 @@ impl Watched {
             Watched::CGap => "c-gap",
             Watched::FinalizerBacklog => "finalizer-backlog",
             Watched::GoroutineLeakProfile => "goroutineleak-profile",
+            Watched::Goleak => "goleak",
             Watched::HeapProfile => "heap-profile",
         }
     }
@@ -98,7 +102,9 @@ impl Watched {
     /// goroutines, every heap series the Go heap; RSS does not tell Go from C memory.
     pub fn observable(self) -> Option<Observable> {
         match self {
-            Watched::Goroutines | Watched::GoroutineLeakProfile => Some(Observable::Goroutines),
+            Watched::Goroutines | Watched::GoroutineLeakProfile | Watched::Goleak => {
+                Some(Observable::Goroutines)
+            }
             Watched::HeapAlloc | Watched::HeapLive | Watched::HeapProfile => {
                 Some(Observable::GoHeap)
             }
@@ -152,6 +158,10 @@ impl Extractor {
             Watched::FinalizerBacklog => s.finalizer_backlog(),
             Watched::GoroutineLeakProfile => s
                 .goroutine_leak
+                .as_ref()
+                .map(|g| g.iter().map(|x| x.count as f64).sum()),
+            Watched::Goleak => s
+                .goleak
                 .as_ref()
                 .map(|g| g.iter().map(|x| x.count as f64).sum()),
             Watched::HeapProfile => s
@@ -227,6 +237,7 @@ pub const REGISTRY: &[DetectorSpec] = &[
     cusum::HEAP,
     stack_growth::SPEC,
     goroutineleak_profile::SPEC,
+    goleak::SPEC,
     heap_site_growth::SPEC,
     c_gap::SPEC,
     finalizer_backlog::SPEC,

@@ -6,7 +6,6 @@
 //! [`super::compare()`]'s.
 
 use super::{compare, render, Baseline, Comparison, Tolerance};
-use crate::bad_input::BadInput;
 use crate::evaluate::{detect, replay};
 use crate::{fsio, trace};
 use anyhow::Context;
@@ -42,13 +41,7 @@ pub fn run(
     save: Option<&Path>,
     tol: &Tolerance,
 ) -> anyhow::Result<RegressOutcome> {
-    if !dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            dir.display()
-        ))
-        .into());
-    }
+    crate::run_dir::RunDir::open_recorded(dir)?;
     tol.check()?;
     let base = baseline.map(Baseline::load).transpose()?;
     let traces = trace::load_run(dir)
