@@ -210,12 +210,12 @@ fn check_negative(
 fn new_leaks_grow_after_their_onset_and_hard_negatives_only_look_like_it() {
     let tmp = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    let mut names: Vec<(&str, bool)> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
     for (name, _, shape) in CASES {
-        if names.iter().any(|(n, _)| n == name) {
-            continue;
+        if names.contains(name) {
+            continue; // a scenario with two rows runs once
         }
-        names.push((name, shape.is_leak()));
+        names.push(name);
         if shape.is_leak() {
             files.push(shortened(name, false, tmp.path()));
             files.push(shortened(name, true, tmp.path()));

@@ -8,11 +8,14 @@
 // Events are published from -onset on (the feature is switched on then). When the buffer is
 // full, events are dropped, so the leak is bounded by -max-units.
 //
-// Twin (-fixed): the consumer is started and drains the channel.
+// Twin (-fixed): the consumer is started and drains the channel. It starts before kit.Main,
+// as a service starts its long-lived workers at start-up, so goleak's start-up snapshot
+// counts it as the program's own.
 package main
 
 import (
 	"flag"
+	"strconv"
 
 	"leakbench/fixtures/kit"
 )
@@ -58,11 +61,13 @@ func publish(k *kit.Kit, events chan<- *event, e *event) {
 }
 
 func main() {
+	flag.Parse()
+	maxUnits, _ := strconv.Atoi(flag.Lookup("max-units").Value.String())
+	events := make(chan *event, maxUnits)
+	if flag.Lookup("fixed").Value.String() == "true" {
+		go consume(events) // the fix: the consumer runs
+	}
 	kit.Main("main.newEvent", func(k *kit.Kit) {
-		events := make(chan *event, k.MaxUnits)
-		if k.Fixed {
-			go consume(events) // the fix: the consumer runs
-		}
 		seq := 0
 		k.Drive(1, func() { seq++; publish(k, events, newEvent(seq)) })
 	})
