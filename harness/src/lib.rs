@@ -13,7 +13,8 @@
 //! - [`scenario`], [`sample`], [`trace`] and [`run_dir`] are the data that crosses the seams
 //!   (what to run, one sample, what a repetition's files hold, and where every file of a run
 //!   lives, with `run.json` and the trace format version); they sit at the top because every
-//!   stage reads them.
+//!   stage reads them. [`leak_class`] is their vocabulary for what a leak is: its class (the
+//!   cause, free text) and what it grows (an observable, the detectors' words).
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
@@ -32,6 +33,7 @@ pub mod bad_input;
 pub mod clock;
 pub mod evaluate;
 pub mod fsio;
+pub mod leak_class;
 pub mod merge;
 pub mod overhead;
 pub mod present;

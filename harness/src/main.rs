@@ -54,7 +54,7 @@ struct Global {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// List scenarios: name, class, leaking or not, role (leak, twin, hard-negative).
+    /// List scenarios: name, class, what grows, leaking or not, role (leak, twin, hard-negative).
     List,
     /// Build fixtures and record scenarios into a run directory.
     ///

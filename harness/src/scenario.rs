@@ -10,67 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The leak classes leakbench knows, as named in scenario files. Read and written as that
-/// name ([`LeakClass::as_str`]) in TOML and JSON alike; an unknown name fails with
-/// [`UnknownClass`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", try_from = "String")]
-pub enum LeakClass {
-    Goroutine,
-    Map,
-    Context,
-    Finalizer,
-    Cgo,
-}
-
-impl LeakClass {
-    pub const ALL: [LeakClass; 5] = [
-        LeakClass::Goroutine,
-        LeakClass::Map,
-        LeakClass::Context,
-        LeakClass::Finalizer,
-        LeakClass::Cgo,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeakClass::Goroutine => "goroutine",
-            LeakClass::Map => "map",
-            LeakClass::Context => "context",
-            LeakClass::Finalizer => "finalizer",
-            LeakClass::Cgo => "cgo",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LeakClass> {
-        LeakClass::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// How to fix an [`UnknownClass`]: the names to choose from.
-    fn fix() -> String {
-        let names: Vec<&str> = LeakClass::ALL.iter().map(|c| c.as_str()).collect();
-        format!("use one of {}", names.join(", "))
-    }
-}
-
-/// A class name that is not one of [`LeakClass::ALL`].
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("unknown class `{0}`")]
-pub struct UnknownClass(pub String);
-
-impl TryFrom<String> for LeakClass {
-    type Error = UnknownClass;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        LeakClass::parse(&s).ok_or(UnknownClass(s))
-    }
-}
-
-impl fmt::Display for LeakClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::leak_class::{BadClass, LeakClass, Observable};
 
 /// What a scenario is for, derived from its truth and leak parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,17 +78,91 @@ fn default_seed() -> u64 {
     1
 }
 
-/// What the scenario is, for scoring.
+/// What the scenario is, for scoring. Read (from scenario files and from runs) through
+/// [`TruthFile`], so runs recorded before `grows` existed still load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "TruthFile")]
 pub struct GroundTruth {
     pub leaking: bool,
+    /// The cause (free text, a slug): what the leak is, in the scenario's words.
     pub class: LeakClass,
+    /// What grows when it leaks (for a twin or a hard negative: what it imitates), never
+    /// empty, no duplicates. Detectors are right about the class when what they saw grow is
+    /// among these.
+    pub grows: Vec<Observable>,
     /// Regex a detector's reported site must match.
     pub site: String,
     /// Seconds after onset within which a detection counts as timely.
-    #[serde(default = "default_tolerance")]
     pub tolerance_s: f64,
+}
+
+/// `[truth]` as written. `grows` may be left out for the five classes the first benchmark
+/// had ([`LeakClass::legacy_grows`]): their scenario files and every run recorded before it
+/// existed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TruthFile {
+    leaking: bool,
+    class: LeakClass,
+    #[serde(default)]
+    grows: Option<Vec<Observable>>,
+    site: String,
+    #[serde(default = "default_tolerance")]
+    tolerance_s: f64,
+}
+
+/// Why `truth.grows` is not acceptable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GrowsError {
+    #[error("class `{0}` needs `grows`: what its leak grows")]
+    Missing(LeakClass),
+    #[error("`grows` is empty")]
+    Empty,
+    #[error("`grows` names `{0}` twice")]
+    Twice(Observable),
+}
+
+impl GrowsError {
+    fn fix(&self) -> String {
+        let choices = Observable::choices();
+        match self {
+            GrowsError::Twice(_) => "name each observable once".into(),
+            _ => format!("add `grows = [...]` with one or more of {choices}"),
+        }
+    }
+}
+
+impl TryFrom<TruthFile> for GroundTruth {
+    type Error = GrowsError;
+
+    fn try_from(f: TruthFile) -> Result<Self, Self::Error> {
+        let grows = match f.grows {
+            Some(g) => g,
+            None => f
+                .class
+                .legacy_grows()
+                .ok_or_else(|| GrowsError::Missing(f.class.clone()))?
+                .to_vec(),
+        };
+        if grows.is_empty() {
+            return Err(GrowsError::Empty);
+        }
+        if let Some(o) = grows
+            .iter()
+            .enumerate()
+            .find(|(i, o)| grows[..*i].contains(o))
+            .map(|(_, o)| *o)
+        {
+            return Err(GrowsError::Twice(o));
+        }
+        Ok(GroundTruth {
+            leaking: f.leaking,
+            class: f.class,
+            grows,
+            site: f.site,
+            tolerance_s: f.tolerance_s,
+        })
+    }
 }
 
 fn default_tolerance() -> f64 {
@@ -177,7 +191,7 @@ struct ScenarioFile {
     gomemlimit_mib: Option<u64>,
     #[serde(default = "default_leak")]
     leak: LeakParams,
-    truth: GroundTruth,
+    truth: TruthFile,
 }
 
 fn default_interval() -> f64 {
@@ -434,6 +448,8 @@ pub fn parse(
             "set truth.tolerance_s > 0",
         ));
     }
+    let truth = GroundTruth::try_from(file.truth.clone())
+        .map_err(|e| err(path, "truth.grows", e.to_string(), e.fix()))?;
     if file.truth.leaking && file.leak.fixed {
         return Err(err(
             path,
@@ -465,7 +481,7 @@ pub fn parse(
         rss_cap_mib: file.rss_cap_mib,
         gomemlimit_mib: file.gomemlimit_mib,
         leak: file.leak,
-        truth: file.truth,
+        truth,
     })
 }
 
@@ -515,9 +531,9 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioError {
         .and_then(|s| key_at(text, s.start))
         .map(|k| format!("{table}{k}"))
         .unwrap_or_else(|| "(syntax)".to_string());
-    if msg.starts_with("unknown class") {
-        // From [`LeakClass`]'s deserializer (an [`UnknownClass`]): the message says it all.
-        return err(path, &key, msg, LeakClass::fix());
+    if msg.contains("is not a slug") {
+        // From [`LeakClass`]'s deserializer (a [`BadClass`]): the message says it all.
+        return err(path, &key, msg, BadClass::fix());
     }
     let line = e
         .span()
@@ -687,7 +703,12 @@ site = 'main\.sendResult'
     fn good_file_parses_with_defaults() {
         let s = parse(p(), GOOD, None).unwrap();
         assert_eq!(s.name, "x");
-        assert_eq!(s.truth.class, LeakClass::Goroutine);
+        assert_eq!(s.truth.class.as_str(), "goroutine");
+        assert_eq!(
+            s.truth.grows,
+            [Observable::Goroutines],
+            "the legacy class's"
+        );
         assert_eq!(s.role(), Role::Leak);
         assert_eq!(s.leak.max_units, 10_000);
         assert_eq!(s.rss_cap_mib, 1024);
@@ -708,6 +729,10 @@ site = 'main\.sendResult'
             ("onset after end", "", "leak.onset_s"),
             ("negative interval", "", "interval_s"),
             ("bad class", "", "truth.class"),
+            ("new class without grows", "", "truth.grows"),
+            ("unknown observable", "", "truth.grows"),
+            ("empty grows", "", "truth.grows"),
+            ("observable twice", "", "truth.grows"),
             ("bad regex", "", "truth.site"),
             ("wrong type", "", "duration_s"),
             ("missing fixture", "", "fixture"),
@@ -723,7 +748,16 @@ site = 'main\.sendResult'
                 "negative duration" => GOOD.replace("duration_s = 20.0", "duration_s = -5.0"),
                 "onset after end" => GOOD.replace("onset_s = 6.0", "onset_s = 25.0"),
                 "negative interval" => GOOD.replace("interval_s = 0.5", "interval_s = -1.0"),
-                "bad class" => GOOD.replace("\"goroutine\"", "\"gorutine\""),
+                "bad class" => GOOD.replace("\"goroutine\"", "\"Go routine\""),
+                "new class without grows" => GOOD.replace("\"goroutine\"", "\"ticker\""),
+                "unknown observable" => {
+                    GOOD.replace("leaking = true", "leaking = true\ngrows = [\"heap\"]")
+                }
+                "empty grows" => GOOD.replace("leaking = true", "leaking = true\ngrows = []"),
+                "observable twice" => GOOD.replace(
+                    "leaking = true",
+                    "leaking = true\ngrows = [\"go-heap\", \"goroutines\", \"go-heap\"]",
+                ),
                 "bad regex" => GOOD.replace(r"'main\.sendResult'", "'main(('"),
                 "wrong type" => GOOD.replace("duration_s = 20.0", "duration_s = \"long\""),
                 "missing fixture" => GOOD.replace("fixture = \"fx\"\n", ""),
@@ -743,31 +777,75 @@ site = 'main\.sendResult'
     }
 
     #[test]
-    fn unknown_class_is_one_line_naming_the_choices() {
-        let e = parse(p(), &GOOD.replace("\"goroutine\"", "\"gorutine\""), None).unwrap_err();
+    fn bad_class_and_missing_grows_are_one_line_each_with_the_fix() {
+        let e = parse(p(), &GOOD.replace("\"goroutine\"", "\"Thread\""), None).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "scenarios/x.toml: key `truth.class`: unknown class `gorutine` \
-             (fix: use one of goroutine, map, context, finalizer, cgo)"
+            format!(
+                "scenarios/x.toml: key `truth.class`: class `Thread` is not a slug (fix: {})",
+                BadClass::fix()
+            )
+        );
+        let e = parse(p(), &GOOD.replace("\"goroutine\"", "\"ticker\""), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "scenarios/x.toml: key `truth.grows`: class `ticker` needs `grows`: what its leak \
+             grows (fix: add `grows = [...]` with one or more of goroutines, go-heap, c-memory, \
+             finalizer-queue)"
         );
     }
 
-    /// The class is written once, as `truth.class`, by the name the scenario file uses.
+    /// A new class is data: any slug, with what it grows.
     #[test]
-    fn class_round_trips_through_json_by_name() {
+    fn a_new_class_says_what_grows() {
+        let text = GOOD.replace(
+            "class = \"goroutine\"",
+            "class = \"sync-pool\"\ngrows = [\"go-heap\", \"goroutines\"]",
+        );
+        let s = parse(p(), &text, None).unwrap();
+        assert_eq!(s.truth.class.as_str(), "sync-pool");
+        assert_eq!(s.truth.grows, [Observable::GoHeap, Observable::Goroutines]);
+        // A legacy class may say it too, overriding its default.
+        let text = GOOD.replace("leaking = true", "leaking = true\ngrows = [\"go-heap\"]");
+        assert_eq!(
+            parse(p(), &text, None).unwrap().truth.grows,
+            [Observable::GoHeap]
+        );
+    }
+
+    /// The class and what grows are written once, in `truth`, by the names the scenario file
+    /// uses; a run's JSON without `grows` (recorded before it existed) reads the legacy
+    /// class's.
+    #[test]
+    fn truth_round_trips_through_json_by_name() {
         let s = parse(p(), GOOD, None).unwrap();
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["truth"]["class"], "goroutine");
+        assert_eq!(v["truth"]["grows"], serde_json::json!(["goroutines"]));
         assert!(v.get("class").is_none(), "{v}");
         assert_eq!(serde_json::from_value::<Scenario>(v.clone()).unwrap(), s);
-        let mut bad = v;
-        bad["truth"]["class"] = "thread".into();
+        let mut old = v.clone();
+        old["truth"].as_object_mut().unwrap().remove("grows");
+        assert_eq!(serde_json::from_value::<Scenario>(old.clone()).unwrap(), s);
+        let mut bad = old.clone();
+        bad["truth"]["class"] = "Thread".into();
         let e = serde_json::from_value::<Scenario>(bad).unwrap_err();
-        assert!(e.to_string().contains("unknown class `thread`"), "{e}");
+        assert!(
+            e.to_string().contains("class `Thread` is not a slug"),
+            "{e}"
+        );
+        let mut new_without = old;
+        new_without["truth"]["class"] = "thread".into();
+        let e = serde_json::from_value::<Scenario>(new_without).unwrap_err();
+        assert!(
+            e.to_string().contains("class `thread` needs `grows`"),
+            "{e}"
+        );
     }
 
-    /// Runs recorded before the class lived only in `truth` also carry a top-level `class`:
-    /// the committed runs still load, with the class their truth names.
+    /// Runs recorded before the class lived only in `truth` also carry a top-level `class`,
+    /// and none says what grows: the committed runs still load, with the class their truth
+    /// names and what that class grows.
     #[test]
     fn committed_runs_still_load() {
         for (file, text) in [
@@ -791,6 +869,13 @@ site = 'main\.sendResult'
                 let s: Scenario =
                     serde_json::from_value(d.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
                 assert_eq!(s.truth.class.as_str(), d["class"], "{file}: {}", s.name);
+                assert!(d["truth"].get("grows").is_none(), "{file}: an old run");
+                assert_eq!(
+                    Some(&s.truth.grows[..]),
+                    s.truth.class.legacy_grows(),
+                    "{file}: {}",
+                    s.name
+                );
             }
         }
     }

@@ -160,10 +160,17 @@ const CASES: &[Case] = &[
         clap: false,
     },
     Case {
-        name: "unknown leak class",
+        name: "leak class not a slug",
+        scenario: Some(Edit::Replace("\"goroutine\"", "\"Thread Leak\"")),
+        args: RUN,
+        expect: &["bad.toml", "`truth.class`", "not a slug", "fix:"],
+        clap: false,
+    },
+    Case {
+        name: "new leak class without what grows",
         scenario: Some(Edit::Replace("\"goroutine\"", "\"thread\"")),
         args: RUN,
-        expect: &["bad.toml", "`truth.class`", "unknown class", "fix:"],
+        expect: &["bad.toml", "`truth.grows`", "needs `grows`", "fix:"],
         clap: false,
     },
     Case {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Which series shows a leak of this kind.
 #[derive(Debug, Clone, Copy)]
-enum Signal {
+pub(crate) enum Signal {
     /// Goroutines whose blocking site matches the scenario's site regex.
     GoroutinesAtSite,
     /// In-use heap bytes at allocation sites matching the regex.
@@ -58,7 +58,7 @@ const DURATION_S: f64 = 10.0;
 const ONSET_S: f64 = 4.0;
 const INTERVAL_S: f64 = 0.25;
 
-fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
+pub(crate) fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
     match signal {
         Signal::GoroutinesAtSite => Some(
             s.goroutines
@@ -82,7 +82,7 @@ fn value(s: &Sample, signal: Signal, site: &Regex) -> Option<f64> {
 }
 
 /// Writes a shortened copy of `scenarios/<name>.toml` (optionally as its twin) into `dir`.
-fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
+pub(crate) fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
     let src = root().join("scenarios").join(format!("{name}.toml"));
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     let mut v: toml::Table = toml::from_str(&text).unwrap();
@@ -109,14 +109,101 @@ fn shortened(name: &str, twin: bool, dir: &Path) -> PathBuf {
 
 /// Medians of the first and the last quarter of `v` (at least 3 values each; `v` has at least
 /// 6): a level change from start to end that one-sample dips do not move.
-fn quarter_medians(v: &[f64]) -> (f64, f64) {
+pub(crate) fn quarter_medians(v: &[f64]) -> (f64, f64) {
     let q = (v.len() / 4).max(3);
     (median(v[..q].to_vec()), median(v[v.len() - q..].to_vec()))
 }
 
 /// The median of a non-empty window (the callers take at least one sample).
-fn median(v: Vec<f64>) -> f64 {
+pub(crate) fn median(v: Vec<f64>) -> f64 {
     leakbench::stats::median(&v).expect("a window of samples is never empty here")
+}
+
+/// Records `files` (one repetition each, six at once, unscored) into `out`.
+pub(crate) fn record(files: &[PathBuf], out: &Path) {
+    let st = leakbench()
+        .arg("run")
+        .args(files)
+        .args(["--reps", "1", "--jobs", "6", "--no-score", "--out"])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "leakbench run failed: {st}");
+}
+
+/// The trace of scenario `label` in `out`, which must have completed.
+pub(crate) fn completed(out: &Path, label: &str) -> Trace {
+    let t: Trace = trace::load(&RunDir::new(out).rep(label, 0)).unwrap();
+    assert_eq!(
+        t.end.as_ref().map(|e| e.status),
+        Some(EndStatus::Completed),
+        "{label}"
+    );
+    t
+}
+
+/// Checks one shortened leak (or its twin) on its signal's `(t, value)` points: a twin never
+/// reports an onset and moves less than `twin_max`; a leak's measured onset is near
+/// [`ONSET_S`], its signal drifts less than `min_growth / 4` before it and grows at least
+/// `min_growth` after. Returns the failures and a line of what was seen.
+pub(crate) fn check_leak(
+    label: &str,
+    twin: bool,
+    min_growth: f64,
+    twin_max: f64,
+    onset: Option<f64>,
+    series: &[(f64, f64)],
+) -> (Vec<String>, Option<String>) {
+    let mut failures = Vec::new();
+    if twin {
+        if onset.is_some() {
+            failures.push(format!("{label}: a twin must never report an onset"));
+        }
+        let values: Vec<f64> = series.iter().map(|p| p.1).collect();
+        let (first, last) = quarter_medians(&values);
+        if last - first >= twin_max {
+            failures.push(format!("{label}: twin grew {first:.0} -> {last:.0}"));
+        }
+        return (failures, Some(format!("{label}: {first:.0} -> {last:.0}")));
+    }
+    let Some(onset) = onset else {
+        return (vec![format!("{label}: no onset measured")], None);
+    };
+    // The fixture measured the onset; it must be near the requested one (it starts the
+    // leak at -onset), which checks the shared clock, not a sleep.
+    if (onset - ONSET_S).abs() > 1.5 {
+        failures.push(format!(
+            "{label}: onset {onset:.2} s, asked for {ONSET_S} s"
+        ));
+    }
+    // "Moved before the onset" means a trend, measured as the twin's is (median of
+    // the last quarter minus median of the first). The max-min of raw samples flagged
+    // single-sample dips instead: the C gap dips by up to 4.6 MB for one sample before
+    // any leak (measured: 6 reps, 6 jobs on 2 cores), as RSS and runtime/metrics are
+    // not read at the same instant. That failed CI once on a fresh machine.
+    let before: Vec<f64> = series.iter().filter(|p| p.0 < onset).map(|p| p.1).collect();
+    if before.len() < 6 {
+        failures.push(format!(
+            "{label}: only {} samples before the onset",
+            before.len()
+        ));
+        return (failures, None);
+    }
+    let (first, last) = quarter_medians(&before);
+    let drift = last - first;
+    if drift.abs() >= min_growth / 4.0 {
+        failures.push(format!("{label}: signal moved {drift:.0} before the onset"));
+    }
+    let at_onset = median(before.iter().rev().take(4).cloned().collect());
+    let end = median(series.iter().rev().take(4).map(|p| p.1).collect());
+    if end - at_onset < min_growth {
+        failures.push(format!(
+            "{label}: grew only {at_onset:.0} -> {end:.0} after onset (need {min_growth})"
+        ));
+    }
+    let seen =
+        format!("{label}: onset {onset:.2} s, drift before {drift:.0}, {at_onset:.0} -> {end:.0}");
+    (failures, Some(seen))
 }
 
 #[test]
@@ -128,26 +215,14 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
         files.push(shortened(name, true, tmp.path()));
     }
     let out = tmp.path().join("run");
-    let st = leakbench()
-        .arg("run")
-        .args(&files)
-        .args(["--reps", "1", "--jobs", "6", "--no-score", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success(), "leakbench run failed: {st}");
+    record(&files, &out);
 
     let mut failures = Vec::new();
     let mut seen = Vec::new();
     for (name, signal, min_growth, twin_max) in CASES {
         for twin in [false, true] {
             let label = format!("{name}{}", if twin { "-twin" } else { "" });
-            let t: Trace = trace::load(&RunDir::new(&out).rep(&label, 0)).unwrap();
-            assert_eq!(
-                t.end.as_ref().map(|e| e.status),
-                Some(EndStatus::Completed),
-                "{label}"
-            );
+            let t = completed(&out, &label);
             let site = Regex::new(&t.meta.scenario.truth.site).unwrap();
             let series: Vec<(f64, f64)> = t
                 .samples
@@ -160,58 +235,17 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
                 "{label}: only {} samples with the signal",
                 series.len()
             );
-            let onset = t.onset_s();
-            if twin {
-                assert_eq!(onset, None, "{label}: a twin must never report an onset");
-                let values: Vec<f64> = series.iter().map(|p| p.1).collect();
-                let (first, last) = quarter_medians(&values);
-                seen.push(format!("{label}: {first:.0} -> {last:.0}"));
-                if last - first >= *twin_max {
-                    failures.push(format!("{label}: twin grew {first:.0} -> {last:.0}"));
-                }
-                continue;
-            }
-            let Some(onset) = onset else {
-                failures.push(format!("{label}: no onset measured"));
-                continue;
-            };
-            // The fixture measured the onset; it must be near the requested one (it starts the
-            // leak at -onset), which checks the shared clock, not a sleep.
-            if (onset - ONSET_S).abs() > 1.5 {
-                failures.push(format!(
-                    "{label}: onset {onset:.2} s, asked for {ONSET_S} s"
-                ));
-            }
-            // "Moved before the onset" means a trend, measured as the twin's is (median of
-            // the last quarter minus median of the first). The max-min of raw samples flagged
-            // single-sample dips instead: the C gap dips by up to 4.6 MB for one sample before
-            // any leak (measured: 6 reps, 6 jobs on 2 cores), as RSS and runtime/metrics are
-            // not read at the same instant. That failed CI once on a fresh machine.
-            let before: Vec<f64> = series.iter().filter(|p| p.0 < onset).map(|p| p.1).collect();
-            if before.len() < 6 {
-                failures.push(format!(
-                    "{label}: only {} samples before the onset",
-                    before.len()
-                ));
-                continue;
-            }
-            let (first, last) = quarter_medians(&before);
-            let drift = last - first;
-            if drift.abs() >= min_growth / 4.0 {
-                failures.push(format!("{label}: signal moved {drift:.0} before the onset"));
-            }
-            let at_onset = median(before.iter().rev().take(4).cloned().collect());
-            let end = median(series.iter().rev().take(4).map(|p| p.1).collect());
-            seen.push(format!(
-                "{label}: onset {onset:.2} s, drift before {drift:.0}, {at_onset:.0} -> {end:.0}"
-            ));
-            if end - at_onset < *min_growth {
-                failures.push(format!(
-                    "{label}: grew only {at_onset:.0} -> {end:.0} after onset (need {min_growth})"
-                ));
-            }
+            let (fail, line) =
+                check_leak(&label, twin, *min_growth, *twin_max, t.onset_s(), &series);
+            failures.extend(fail);
+            seen.extend(line);
         }
     }
+    assert_none_failed(&failures, &seen);
+}
+
+/// Prints what every check saw, then fails with the failures, if any, and all of it.
+pub(crate) fn assert_none_failed(failures: &[String], seen: &[String]) {
     eprintln!("{}", seen.join("\n"));
     assert!(
         failures.is_empty(),

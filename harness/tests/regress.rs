@@ -43,7 +43,7 @@ impl Detector for Weakened {
             Weakness::NoSite => real.map(|a| Alarm { site: None, ..a }),
             Weakness::Eager => Some(Alarm {
                 t: s.t,
-                class: None,
+                grew: None,
                 site: None,
                 confidence: 1.0,
                 detail: "eager".into(),

@@ -14,4 +14,5 @@ mod regress;
 mod replay_gate;
 mod resume;
 mod security;
+mod shapes;
 mod support;

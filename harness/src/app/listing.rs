@@ -4,17 +4,27 @@
 //! scenarios and reads the detector registry.
 
 use crate::evaluate::detect::DetectorSpec;
+use crate::leak_class::join;
 use crate::scenario::Scenario;
 
-/// One line per scenario: name, class, leaking or not, role, description.
+/// One line per scenario: name, class, what grows, leaking or not, role, description.
 pub fn scenarios(list: &[Scenario]) -> Vec<String> {
+    let grows: Vec<String> = list.iter().map(|s| join(&s.truth.grows)).collect();
     let w = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let cw = list
+        .iter()
+        .map(|s| s.truth.class.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let gw = grows.iter().map(String::len).max().unwrap_or(0);
     list.iter()
-        .map(|s| {
+        .zip(&grows)
+        .map(|(s, g)| {
             format!(
-                "{:w$}  {:9}  {:11}  {:13}  {}",
+                "{:w$}  {:cw$}  {:gw$}  {:11}  {:13}  {}",
                 s.name,
                 s.truth.class.as_str(),
+                g,
                 if s.truth.leaking {
                     "leaking"
                 } else {

@@ -130,8 +130,10 @@ impl Workspace {
         let mut out: Vec<String> = Vec::new();
         for a in args {
             let is_glob = a.contains(['*', '?']) && !a.contains('/');
-            let class = crate::scenario::LeakClass::parse(a);
-            if !is_glob && class.is_none() {
+            // A class is any name a scenario's truth gives; a scenario's own name wins.
+            let is_class = !self.scenarios.iter().any(|s| s.name == *a)
+                && self.scenarios.iter().any(|s| s.truth.class.as_str() == a);
+            if !is_glob && !is_class {
                 out.push(a.clone());
                 continue;
             }
@@ -142,7 +144,7 @@ impl Workspace {
                     if is_glob {
                         glob_match(a, &s.name)
                     } else {
-                        Some(s.truth.class) == class
+                        s.truth.class.as_str() == a
                     }
                 })
                 .map(|s| s.name.clone())

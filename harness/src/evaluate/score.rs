@@ -13,13 +13,15 @@
 //!   TN; the note says why.
 //!
 //! Localization is scored on TPs only: `site_ok` (the reported site matches the scenario's
-//! `truth.site` regex; no site is not ok), `class_ok` (the alarm's class equals the scenario's;
-//! class unknown is not ok). `timely`: latency within the scenario's `tolerance_s`.
+//! `truth.site` regex; no site is not ok), `class_ok` (what the alarm saw grow is among what
+//! the scenario's `truth.grows` says grows; nothing named is not ok). Classes are the
+//! scenarios' free text; the observables are what detectors and scenarios share, so the
+//! class is judged on them. `timely`: latency within the scenario's `tolerance_s`.
 //!
 //! Owns outcome rules and aggregates; must not run detectors, read files or format output.
 
 use crate::evaluate::detect::{Alarm, Watched};
-use crate::scenario::{LeakClass, Role};
+use crate::scenario::{LeakClass, Observable, Role};
 use crate::stats;
 use crate::trace::Trace;
 use serde::{Deserialize, Serialize};
@@ -96,9 +98,10 @@ pub struct ScoreRow {
     /// The site the alarm blamed.
     pub site: Option<String>,
     pub site_ok: Option<bool>,
+    /// What the alarm saw grow is among what the scenario grows (TPs only).
     pub class_ok: Option<bool>,
-    /// The class the alarm reported.
-    pub alarm_class: Option<LeakClass>,
+    /// What the alarm saw grow: its class, in the detectors' vocabulary.
+    pub alarm_class: Option<Observable>,
     pub confidence: Option<f64>,
     /// Latency ≤ the scenario's `tolerance_s` (TPs only).
     pub timely: Option<bool>,
@@ -159,7 +162,7 @@ pub fn score_row(
     let onset_s = trace.onset_s();
     let mut row = ScoreRow {
         scenario: sc.name.clone(),
-        class: sc.truth.class,
+        class: sc.truth.class.clone(),
         role: sc.role(),
         leaking: sc.truth.leaking,
         detector: detector.to_string(),
@@ -172,7 +175,7 @@ pub fn score_row(
         site: alarm.and_then(|a| a.site.clone()),
         site_ok: None,
         class_ok: None,
-        alarm_class: alarm.and_then(|a| a.class),
+        alarm_class: alarm.and_then(|a| a.grew),
         confidence: alarm.map(|a| a.confidence),
         timely: None,
         note: String::new(),
@@ -200,7 +203,7 @@ pub fn score_row(
                     .as_deref()
                     .is_some_and(|s| sc.site_regex().is_match(s)),
             );
-            row.class_ok = Some(a.class == Some(sc.truth.class));
+            row.class_ok = Some(a.grew.is_some_and(|g| sc.truth.grows.contains(&g)));
             Outcome::Tp
         }
         (false, _, Some(_)) => Outcome::Fp,
@@ -302,11 +305,11 @@ pub struct Summary {
 
 pub fn summarize(rows: &[ScoreRow]) -> Summary {
     let mut by_det: BTreeMap<&str, Vec<&ScoreRow>> = BTreeMap::new();
-    let mut by_det_class: BTreeMap<(&str, LeakClass), Vec<&ScoreRow>> = BTreeMap::new();
+    let mut by_det_class: BTreeMap<(&str, &LeakClass), Vec<&ScoreRow>> = BTreeMap::new();
     for r in rows {
         by_det.entry(&r.detector).or_default().push(r);
         by_det_class
-            .entry((&r.detector, r.class))
+            .entry((&r.detector, &r.class))
             .or_default()
             .push(r);
     }
@@ -319,7 +322,7 @@ pub fn summarize(rows: &[ScoreRow]) -> Summary {
             .collect(),
         by_detector_class: by_det_class
             .iter()
-            .map(|((d, c), rs)| aggregate(d, Some(*c), rs))
+            .map(|((d, c), rs)| aggregate(d, Some((*c).clone()), rs))
             .collect(),
     }
 }
@@ -372,10 +375,10 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn alarm(t: f64, class: Option<LeakClass>, site: Option<&str>) -> Alarm {
+    pub(crate) fn alarm(t: f64, grew: Option<Observable>, site: Option<&str>) -> Alarm {
         Alarm {
             t,
-            class,
+            grew,
             site: site.map(str::to_string),
             confidence: 0.9,
             detail: String::new(),
@@ -385,7 +388,7 @@ pub(crate) mod tests {
     #[test]
     fn outcomes_follow_the_rules() {
         let leak = trace(true, Some(5.0));
-        let a = alarm(7.5, Some(LeakClass::Map), Some("main.f"));
+        let a = alarm(7.5, Some(Observable::GoHeap), Some("main.f"));
         let r = score_row(&leak, "d", Some(&a), Some(2.0));
         assert_eq!(r.outcome, Outcome::Tp);
         assert_eq!((r.latency_s, r.timely), (Some(2.5), Some(true)));
@@ -425,30 +428,55 @@ pub(crate) mod tests {
         assert_eq!(score_row(&t, "d", None, None).outcome, Outcome::Na);
     }
 
+    /// The test scenario's class is `map`, which grows the Go heap.
     #[test]
     fn site_regex_and_class_are_checked_on_tps() {
         let leak = trace(true, Some(5.0));
-        let check = |site: Option<&str>, class| {
-            let r = score_row(&leak, "d", Some(&alarm(6.0, class, site)), None);
+        let check = |site: Option<&str>, grew| {
+            let r = score_row(&leak, "d", Some(&alarm(6.0, grew, site)), None);
             (r.site_ok, r.class_ok)
         };
         assert_eq!(
-            check(Some("main.f"), Some(LeakClass::Map)),
+            check(Some("main.f"), Some(Observable::GoHeap)),
             (Some(true), Some(true))
         );
         // `main\.f` is unanchored: it matches inside a longer name, and not `mainxf`.
         assert_eq!(check(Some("main.fill"), None), (Some(true), Some(false)));
         assert_eq!(
-            check(Some("mainxf"), Some(LeakClass::Goroutine)),
+            check(Some("mainxf"), Some(Observable::Goroutines)),
             (Some(false), Some(false))
         );
         assert_eq!(check(None, None), (Some(false), Some(false)));
     }
 
+    /// A class is any name; what it grows decides: an alarm is of the right class when what
+    /// it saw grow is one of the things the scenario grows.
+    #[test]
+    fn the_class_is_judged_on_what_grows() {
+        let mut leak = trace(true, Some(5.0));
+        leak.meta.scenario.truth.class = LeakClass::parse("http-body").unwrap();
+        leak.meta.scenario.truth.grows = vec![Observable::Goroutines, Observable::GoHeap];
+        let ok = |grew| score_row(&leak, "d", Some(&alarm(6.0, grew, None)), None).class_ok;
+        assert_eq!(ok(Some(Observable::Goroutines)), Some(true));
+        assert_eq!(ok(Some(Observable::GoHeap)), Some(true));
+        assert_eq!(ok(Some(Observable::CMemory)), Some(false));
+        assert_eq!(ok(None), Some(false));
+        let r = score_row(
+            &leak,
+            "d",
+            Some(&alarm(6.0, Some(Observable::GoHeap), None)),
+            None,
+        );
+        assert_eq!(
+            (r.class.as_str(), r.alarm_class),
+            ("http-body", Some(Observable::GoHeap))
+        );
+    }
+
     fn row(outcome: Outcome, leaking: bool, latency: Option<f64>, oracle: Option<f64>) -> ScoreRow {
         ScoreRow {
             scenario: "s".into(),
-            class: LeakClass::Map,
+            class: LeakClass::parse("map").unwrap(),
             role: if leaking { Role::Leak } else { Role::Twin },
             leaking,
             detector: "d".into(),

@@ -1,15 +1,14 @@
 //! `c-gap`: memory outside the Go runtime. The gap between RSS and the memory the Go runtime
 //! has mapped and not released ([`Sample::c_gap_bytes`]) is what C allocations (cgo
 //! `C.malloc`, C libraries) occupy; Go profiles cannot see it. Fires when the gap keeps
-//! growing ([`TrendRule`]) and reports class cgo. No site: nothing in the samples names the
-//! C caller.
+//! growing ([`TrendRule`]) and reports C memory grew. No site: nothing in the samples names
+//! the C caller.
 
 use super::window::Z_ALPHA_0_001;
 use super::{
     confidence_from_p, Alarm, Detector, DetectorSpec, Params, TimeWindow, TrendRule, Watched,
 };
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 
 /// 10 s windows; the gap must grow by at least 16 KiB/s (about 1 MiB a minute: a few C
 /// buffers a second), so page-level jitter between RSS and the runtime's own accounting
@@ -55,7 +54,7 @@ impl Detector for CGap {
         let tr = self.rule.test(self.window.points())?;
         Some(Alarm {
             t: s.t,
-            class: Some(LeakClass::Cgo),
+            grew: SPEC.watches.observable(),
             site: None,
             confidence: confidence_from_p(tr.p),
             detail: format!(
@@ -74,6 +73,7 @@ mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
     use crate::sample::{metric, ProcMem};
+    use crate::scenario::Observable;
 
     const KIB: f64 = 1024.0;
     const MIB: f64 = 1024.0 * 1024.0;
@@ -125,7 +125,7 @@ mod tests {
             CHANGE_S,
             RULE.window_s + 2.0,
         );
-        assert_eq!(a.class, Some(LeakClass::Cgo));
+        assert_eq!(a.grew, Some(Observable::CMemory));
     }
 
     #[test]

@@ -17,11 +17,10 @@
 //!
 //! Assumes the leak starts after calibration (onset ≥ warm-up + 11 samples at the scenario's
 //! interval); a leak already under way during calibration is taken for the normal state.
-//! Class: goroutine for the goroutine variant, unknown for the heap. No site.
+//! Reports what its scalar shows growing (goroutines; the Go heap). No site.
 
 use super::{Alarm, Detector, DetectorSpec, Extractor, Params, Watched};
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use crate::stats;
 
 /// Target in-control average run length, in increments: 10 000 samples (83 min at 0.5 s), so
@@ -63,7 +62,6 @@ fn make_goroutines(p: &Params) -> Box<dyn Detector> {
         &GOROUTINES,
         siegmund_h(ARL0, K) * p.threshold_scale,
         GOROUTINE_SIGMA_FLOOR,
-        Some(LeakClass::Goroutine),
     ))
 }
 
@@ -72,7 +70,6 @@ fn make_heap(p: &Params) -> Box<dyn Detector> {
         &HEAP,
         siegmund_h(ARL0, K) * p.threshold_scale,
         HEAP_SIGMA_FLOOR,
-        None,
     ))
 }
 
@@ -101,7 +98,6 @@ pub struct Cusum {
     spec: &'static DetectorSpec,
     h: f64,
     sigma_floor: f64,
-    class: Option<LeakClass>,
     read: Extractor,
     prev: Option<f64>,
     calibration: Vec<f64>,
@@ -111,17 +107,11 @@ pub struct Cusum {
 }
 
 impl Cusum {
-    pub fn new(
-        spec: &'static DetectorSpec,
-        h: f64,
-        sigma_floor: f64,
-        class: Option<LeakClass>,
-    ) -> Self {
+    pub fn new(spec: &'static DetectorSpec, h: f64, sigma_floor: f64) -> Self {
         Cusum {
             spec,
             h,
             sigma_floor,
-            class,
             read: spec.watches.extractor(),
             prev: None,
             calibration: Vec::new(),
@@ -150,7 +140,7 @@ impl Detector for Cusum {
         self.s = (self.s + z - K).max(0.0);
         (self.s > self.h).then(|| Alarm {
             t: s.t,
-            class: self.class,
+            grew: self.spec.watches.observable(),
             site: None,
             // How far past h, on the same 1 − h/S scale as the thresholds.
             confidence: (1.0 - self.h / self.s).clamp(0.0, 1.0),
@@ -166,6 +156,7 @@ impl Detector for Cusum {
 mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
+    use crate::scenario::Observable;
 
     const KIB: f64 = 1024.0;
     const MIB: f64 = 1024.0 * 1024.0;
@@ -197,7 +188,7 @@ mod tests {
             CHANGE_S,
             4.0 * DT + DT,
         );
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
     }
 
     #[test]

@@ -4,14 +4,13 @@
 //!
 //! A practitioners' baseline, kept faithful: the heap variant watches the allocated heap
 //! (`go_memstats_heap_alloc_bytes`, with its GC sawtooth), as dashboards do; least squares
-//! follows every tooth and every step. Class: goroutine for the goroutine variant, unknown for
-//! the heap (heap growth alone cannot tell a map from a context or a finalizer cycle). No site.
+//! follows every tooth and every step. Reports what its scalar shows growing (goroutines; the
+//! Go heap). No site.
 
 use super::{
     confidence_past, Alarm, Detector, DetectorSpec, Extractor, Params, TimeWindow, Watched,
 };
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use crate::stats;
 
 /// Window, seconds: 20 points at the default 0.5 s interval, as many as `[5m]` holds at
@@ -45,36 +44,25 @@ fn make_goroutines(p: &Params) -> Box<dyn Detector> {
     Box::new(Deriv::new(
         &GOROUTINES,
         GOROUTINES_PER_S * p.threshold_scale,
-        Some(LeakClass::Goroutine),
     ))
 }
 
 fn make_heap(p: &Params) -> Box<dyn Detector> {
-    Box::new(Deriv::new(
-        &HEAP,
-        HEAP_BYTES_PER_S * p.threshold_scale,
-        None,
-    ))
+    Box::new(Deriv::new(&HEAP, HEAP_BYTES_PER_S * p.threshold_scale))
 }
 
 pub struct Deriv {
     spec: &'static DetectorSpec,
     threshold_per_s: f64,
-    class: Option<LeakClass>,
     read: Extractor,
     window: TimeWindow,
 }
 
 impl Deriv {
-    pub fn new(
-        spec: &'static DetectorSpec,
-        threshold_per_s: f64,
-        class: Option<LeakClass>,
-    ) -> Self {
+    pub fn new(spec: &'static DetectorSpec, threshold_per_s: f64) -> Self {
         Deriv {
             spec,
             threshold_per_s,
-            class,
             read: spec.watches.extractor(),
             window: TimeWindow::new(WINDOW_S),
         }
@@ -91,7 +79,7 @@ impl Detector for Deriv {
         let slope = stats::least_squares(self.window.points())?.slope;
         (slope > self.threshold_per_s).then(|| Alarm {
             t: s.t,
-            class: self.class,
+            grew: self.spec.watches.observable(),
             site: None,
             confidence: confidence_past(slope, self.threshold_per_s),
             detail: format!(
@@ -106,6 +94,7 @@ impl Detector for Deriv {
 mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
+    use crate::scenario::Observable;
 
     const MIB: f64 = 1024.0 * 1024.0;
 
@@ -128,7 +117,7 @@ mod tests {
             CHANGE_S,
             5.0,
         );
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
     }
 
     #[test]
@@ -195,7 +184,7 @@ mod tests {
             CHANGE_S,
             5.0,
         );
-        assert_eq!(a.class, None);
+        assert_eq!(a.grew, Some(Observable::GoHeap));
     }
 
     #[test]

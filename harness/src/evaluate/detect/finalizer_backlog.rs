@@ -2,8 +2,8 @@
 //! ([`Sample::finalizer_backlog`](crate::sample::Sample::finalizer_backlog): queued minus executed totals). All finalizers run on one
 //! goroutine; when they are slower than the rate objects die, the backlog grows and every
 //! queued object stays in memory. Fires when the backlog keeps growing ([`TrendRule`]) or
-//! stays above [`MAX_BACKLOG`] for two samples in a row. Class finalizer; no site (the
-//! metrics do not name the finalizer).
+//! stays above [`MAX_BACKLOG`] for two samples in a row. Reports the finalizer queue grew; no
+//! site (the metrics do not name the finalizer).
 //!
 //! A finalizer that can never run (an object in a cycle with itself) never enters the queue:
 //! that leak shows only as heap growth, not here.
@@ -14,7 +14,6 @@ use super::{
     TrendRule, Watched,
 };
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 
 /// 10 s windows; at least 5 objects per second more queued than run, and 1 %/s of the
 /// backlog: a healthy queue drains within a GC cycle, so its level hovers near zero.
@@ -74,7 +73,7 @@ impl Detector for FinalizerBacklog {
         };
         let alarm = |confidence, detail| Alarm {
             t: s.t,
-            class: Some(LeakClass::Finalizer),
+            grew: SPEC.watches.observable(),
             site: None,
             confidence,
             detail,
@@ -106,6 +105,7 @@ mod tests {
     use crate::evaluate::detect::testkit::*;
     use crate::sample::metric;
     use crate::sample::metric::{CLEANUPS_EXECUTED, FINALIZERS_EXECUTED};
+    use crate::scenario::Observable;
 
     /// Samples whose finalizer backlog follows `pts`; finalizers are queued at 200/s and run
     /// at 200/s minus the backlog's growth; cleanups run as fast as they are queued.
@@ -147,7 +147,7 @@ mod tests {
             CHANGE_S,
             RULE.window_s + 2.0,
         );
-        assert_eq!(a.class, Some(LeakClass::Finalizer));
+        assert_eq!(a.grew, Some(Observable::FinalizerQueue));
     }
 
     #[test]

@@ -5,10 +5,9 @@
 //! ([`Sample::goleak`]) holds at least [`MIN_LEAKED`] goroutines, and blames the site most
 //! of them share.
 //!
-//! Site and class as for `goroutineleak-profile`: the site is a group's blocking site (the
-//! probe names it by the profiles' rule), summed over groups that share it, so two stacks
-//! blocking in one function count as one site; class by the site's package (`context` →
-//! context, else goroutine).
+//! Site as for `goroutineleak-profile`: the site is a group's blocking site (the probe names
+//! it by the profiles' rule), summed over groups that share it, so two stacks blocking in one
+//! function count as one site. Reports goroutines grew, whatever blocked them.
 //!
 //! Samples without a goleak verdict (the program does not serve one, or no verdict
 //! finished since the last sample) are skipped; a trace with none is not judged (NA), by the
@@ -16,9 +15,8 @@
 //!
 //! [go.uber.org/goleak]: https://github.com/uber-go/goleak
 
-use super::{confidence_past, is_context_site, Alarm, Detector, DetectorSpec, Params, Watched};
+use super::{confidence_past, Alarm, Detector, DetectorSpec, Params, Watched};
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use std::collections::BTreeMap;
 
 /// Goroutines reported. One is enough, at the first sample that reports it: goleak's retries
@@ -69,14 +67,9 @@ impl Detector for Goleak {
         let (site, n) = by_site
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))?;
-        let class = if is_context_site(site) {
-            LeakClass::Context
-        } else {
-            LeakClass::Goroutine
-        };
         Some(Alarm {
             t: s.t,
-            class: Some(class),
+            grew: SPEC.watches.observable(),
             site: Some(site.to_string()),
             // Past its retries goleak does not waver: certain once past the threshold.
             confidence: confidence_past(total as f64 + 1.0, self.min_leaked).max(0.5),
@@ -93,6 +86,7 @@ mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
     use crate::sample::StackGroup;
+    use crate::scenario::Observable;
 
     fn group(count: u64, site: &str, caller: &str) -> StackGroup {
         StackGroup {
@@ -142,7 +136,7 @@ mod tests {
         let a = assert_detects("leak", run(make(&Params::default()), &samples), from, DT);
         assert_eq!(a.t, from + DT);
         assert_eq!(a.site.as_deref(), Some("main.sendResult"));
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
         // Later, `main.other`'s one group outnumbers each `main.sendResult` stack, not
         // their sum: the site is counted over stacks.
         let mut d = make(&Params::default());
@@ -160,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn a_context_site_is_the_context_class() {
+    fn a_context_watcher_is_a_goroutine_that_grew_with_its_site() {
         let s = Sample {
             t: 1.0,
             goleak: Some(vec![group(
@@ -171,7 +165,13 @@ mod tests {
             ..Default::default()
         };
         let a = make(&Params::default()).observe(&s).unwrap();
-        assert_eq!(a.class, Some(LeakClass::Context));
+        assert_eq!(
+            (a.site.as_deref(), a.grew),
+            (
+                Some("context.(*cancelCtx).propagateCancel.func2"),
+                Some(Observable::Goroutines)
+            )
+        );
     }
 
     #[test]

@@ -3,13 +3,12 @@
 //! warm-up by more than a margin, or exceeds an absolute cap.
 //!
 //! Known weakness, kept on purpose: any lasting rise past the margin fires, a pool that grows
-//! under load as much as a leak. It cannot tell the class beyond "goroutines" nor the site.
+//! under load as much as a leak. It sees goroutines grow and cannot name a site.
 //! A program that already runs more goroutines than the absolute cap alarms on its first
 //! sample, as a fixed alert threshold would in production.
 
 use super::{confidence_past, Alarm, Detector, DetectorSpec, Params, Watched};
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 
 /// Goroutines above the post-warm-up baseline. 100 is a common rule-of-thumb margin: well
 /// above the jitter of a server's handful of request goroutines, reached within 10 s by a
@@ -57,7 +56,7 @@ impl Detector for GoroutineThreshold {
         let limit = (base + self.margin).min(self.absolute);
         (n > limit).then(|| Alarm {
             t: s.t,
-            class: Some(LeakClass::Goroutine),
+            grew: SPEC.watches.observable(),
             site: None,
             confidence: confidence_past(n - base, limit - base),
             detail: format!(
@@ -72,6 +71,7 @@ impl Detector for GoroutineThreshold {
 mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
+    use crate::scenario::Observable;
 
     fn det() -> Box<dyn Detector> {
         make(&Params::default())
@@ -90,7 +90,7 @@ mod tests {
             1,
         ));
         let a = assert_detects("ramp", run(det(), &s), CHANGE_S, 11.0);
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
     }
 
     #[test]

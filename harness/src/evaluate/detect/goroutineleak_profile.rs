@@ -5,12 +5,11 @@
 //!
 //! Where the profile is absent (a Go version without it, or a failed probe) it never fires:
 //! it produces no alarm rather than guessing; a trace without it at all is not judged (NA).
-//! Class by the site's package, as for `stack-growth`: package `context` → context, else
-//! goroutine.
+//! Reports goroutines grew, whatever blocked them (a context's watcher goroutine is a
+//! goroutine too; the site tells the rest).
 
-use super::{confidence_past, is_context_site, Alarm, Detector, DetectorSpec, Params, Watched};
+use super::{confidence_past, Alarm, Detector, DetectorSpec, Params, Watched};
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 
 /// Goroutines reported. One is enough: the profile reports only goroutines proven stuck
 /// forever, so it has no noise to filter.
@@ -51,14 +50,9 @@ impl Detector for GoroutineLeakProfile {
         let top = groups
             .iter()
             .max_by(|a, b| a.count.cmp(&b.count).then_with(|| b.site.cmp(&a.site)))?;
-        let class = if is_context_site(&top.site) {
-            LeakClass::Context
-        } else {
-            LeakClass::Goroutine
-        };
         Some(Alarm {
             t: s.t,
-            class: Some(class),
+            grew: SPEC.watches.observable(),
             site: Some(top.site.clone()),
             // Proven leaks: certain once past the threshold.
             confidence: confidence_past(total + 1.0, self.min_leaked).max(0.5),
@@ -75,6 +69,7 @@ mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
     use crate::sample::StackGroup;
+    use crate::scenario::Observable;
 
     fn leak_samples(from_s: f64, absent: bool) -> Vec<Sample> {
         (0..N)
@@ -120,7 +115,7 @@ mod tests {
             DT,
         );
         assert_eq!(a.site.as_deref(), Some("main.sendResult"));
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
     }
 
     #[test]

@@ -5,19 +5,16 @@
 //! *unknown* at that tick (it may have fallen below the cut), not zero, so each site's series
 //! holds only the ticks where it was listed. The aggregated remainder (`(other)`) is no site.
 //!
-//! Class: in-use growth at a site does not tell a map from a context or a finalizer cycle
-//! (the profile's sites are summarized past the runtime frames such as `runtime.mapassign`),
-//! so the class is reported unknown, except for sites in package `context`, which are
-//! contexts piling up.
+//! Reports the Go heap grew; the site tells where (a map, a context or a finalizer cycle all
+//! grow it alike, and the profile's sites are summarized past runtime frames such as
+//! `runtime.mapassign`).
 
 use super::window::Z_ALPHA_0_001;
 use super::{
-    confidence_from_p, is_context_site, Alarm, Detector, DetectorSpec, Params, TimeWindow, Trend,
-    TrendRule, Watched,
+    confidence_from_p, Alarm, Detector, DetectorSpec, Params, TimeWindow, Trend, TrendRule, Watched,
 };
 use crate::record::pprof::OTHER_SITE;
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use std::collections::BTreeMap;
 
 /// 20 s windows (the profile's in-use figures change only at GC cycles, so a site's series is
@@ -84,7 +81,7 @@ impl Detector for HeapSiteGrowth {
         let (site, tr) = best?;
         Some(Alarm {
             t: s.t,
-            class: is_context_site(site).then_some(LeakClass::Context),
+            grew: SPEC.watches.observable(),
             site: Some(site.clone()),
             confidence: confidence_from_p(tr.p),
             detail: format!(
@@ -103,6 +100,7 @@ mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
     use crate::sample::HeapSite;
+    use crate::scenario::Observable;
 
     const KIB: f64 = 1024.0;
     const MIB: f64 = 1024.0 * 1024.0;
@@ -146,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn reports_the_growing_site_with_class_unknown_or_context() {
+    fn reports_the_growing_site_and_that_the_heap_grew() {
         let pts = series(
             Shape::Ramp {
                 from_s: CHANGE_S,
@@ -163,9 +161,12 @@ mod tests {
             RULE.window_s,
         );
         assert_eq!(a.site.as_deref(), Some("main.cacheResult"));
-        assert_eq!(a.class, None);
+        assert_eq!(a.grew, Some(Observable::GoHeap));
         let a = run(det(), &profiles("context.WithCancel", &pts, 2)).unwrap();
-        assert_eq!(a.class, Some(LeakClass::Context));
+        assert_eq!(
+            (a.site.as_deref(), a.grew),
+            (Some("context.WithCancel"), Some(Observable::GoHeap))
+        );
     }
 
     #[test]

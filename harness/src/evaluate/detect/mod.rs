@@ -32,7 +32,7 @@ mod window;
 pub(crate) mod testkit;
 
 use crate::sample::{metric, Sample};
-use crate::scenario::LeakClass;
+use crate::scenario::Observable;
 use serde::Serialize;
 use std::fmt;
 
@@ -44,9 +44,10 @@ pub use window::{PostGcLive, TimeWindow, Trend, TrendRule};
 pub struct Alarm {
     /// Seconds since spawn: the time of the sample that raised it.
     pub t: f64,
-    /// The leak class, when the evidence tells it; `None` means "class unknown", which is
-    /// scored as a wrong class, never guessed.
-    pub class: Option<LeakClass>,
+    /// What the detector saw grow ([`Watched::observable`] of what it watches): the class of
+    /// leak in the detectors' words. `None` when its scalar cannot tell (RSS holds Go and C
+    /// memory alike), which is scored as a wrong class, never guessed.
+    pub grew: Option<Observable>,
     /// The function the detector blames (a profile site such as `main.sendResult`), if any.
     pub site: Option<String>,
     /// How sure the detector is, in `0..=1` (never NaN).
@@ -94,6 +95,22 @@ impl Watched {
             Watched::GoroutineLeakProfile => "goroutineleak-profile",
             Watched::Goleak => "goleak",
             Watched::HeapProfile => "heap-profile",
+        }
+    }
+
+    /// What a rise of this scalar shows growing, if it tells: every goroutine series shows
+    /// goroutines, every heap series the Go heap; RSS does not tell Go from C memory.
+    pub fn observable(self) -> Option<Observable> {
+        match self {
+            Watched::Goroutines | Watched::GoroutineLeakProfile | Watched::Goleak => {
+                Some(Observable::Goroutines)
+            }
+            Watched::HeapAlloc | Watched::HeapLive | Watched::HeapProfile => {
+                Some(Observable::GoHeap)
+            }
+            Watched::CGap => Some(Observable::CMemory),
+            Watched::FinalizerBacklog => Some(Observable::FinalizerQueue),
+            Watched::Rss => None,
         }
     }
 
@@ -319,14 +336,6 @@ pub fn first_alarm(
     f.first
 }
 
-/// Class by the package of a blamed site: a function in package `context` (such as the
-/// watcher goroutine `context.(*cancelCtx).propagateCancel.func2`, or an allocation inside
-/// `context.WithCancel`) means contexts pile up. Domain knowledge about Go's standard library,
-/// not about any scenario.
-pub(crate) fn is_context_site(site: &str) -> bool {
-    site.starts_with("context.")
-}
-
 /// A confidence from a one-sided p-value (`1 − p`, clamped to `0..=1`).
 pub(crate) fn confidence_from_p(p: f64) -> f64 {
     (1.0 - p).clamp(0.0, 1.0)
@@ -386,7 +395,7 @@ mod tests {
             fn observe(&mut self, s: &Sample) -> Option<Alarm> {
                 Some(Alarm {
                     t: s.t,
-                    class: None,
+                    grew: None,
                     site: None,
                     confidence: 1.0,
                     detail: String::new(),

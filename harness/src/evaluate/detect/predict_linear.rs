@@ -5,7 +5,7 @@
 //!
 //! The scenario's RSS cap is not visible to detectors (they see samples only, as a
 //! production alert sees metrics only), so the limit is a fixed parameter. It watches RSS,
-//! so it covers Go and C memory alike, and cannot tell the class (reported unknown) or site.
+//! so it covers Go and C memory alike, and cannot tell which grew (reported unknown) or a site.
 
 use super::{confidence_past, Alarm, Detector, DetectorSpec, Params, TimeWindow, Watched};
 use crate::sample::Sample;
@@ -62,7 +62,7 @@ impl Detector for PredictLinear {
         let predicted = line.at(s.t + self.horizon_s);
         (predicted > self.limit_bytes).then(|| Alarm {
             t: s.t,
-            class: None,
+            grew: SPEC.watches.observable(),
             site: None,
             confidence: confidence_past(predicted, self.limit_bytes),
             detail: format!(

@@ -3,18 +3,12 @@
 //! alarm on a group whose count rises throughout a window ([`TrendRule`] on that group's
 //! count). Reports the group's site.
 //!
-//! Class by the site's package: a group blocked in package `context` (the watcher goroutine
-//! `context.(*cancelCtx).propagateCancel.func2` that `WithCancel` starts for a parent it
-//! cannot register with) is a context leak; any other growing group is a goroutine leak.
-//! That is knowledge of Go's standard library, not of any scenario.
+//! Reports goroutines grew, whatever the group (a context's watcher goroutine
+//! `context.(*cancelCtx).propagateCancel.func2` is a goroutine too; the site tells the rest).
 
 use super::window::Z_ALPHA_0_001;
-use super::{
-    confidence_from_p, is_context_site, Alarm, Detector, DetectorSpec, Params, Trend, TrendRule,
-    Watched,
-};
+use super::{confidence_from_p, Alarm, Detector, DetectorSpec, Params, Trend, TrendRule, Watched};
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 use std::collections::{BTreeMap, VecDeque};
 
 /// 10 s windows (20 profiles at 0.5 s); a group must grow by at least 0.5 goroutines a
@@ -105,14 +99,9 @@ impl Detector for StackGrowth {
             }
         }
         let ((site, wait), tr) = best?;
-        let class = if is_context_site(site) {
-            LeakClass::Context
-        } else {
-            LeakClass::Goroutine
-        };
         Some(Alarm {
             t: s.t,
-            class: Some(class),
+            grew: SPEC.watches.observable(),
             site: Some(site.clone()),
             confidence: confidence_from_p(tr.p),
             detail: format!(
@@ -131,6 +120,7 @@ mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
     use crate::sample::StackGroup;
+    use crate::scenario::Observable;
 
     fn group(site: &str, wait: &str, count: f64) -> StackGroup {
         StackGroup {
@@ -172,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn reports_the_growing_group_site_and_class() {
+    fn reports_the_growing_group_site_and_that_goroutines_grew() {
         let pts = series(
             Shape::Ramp {
                 from_s: CHANGE_S,
@@ -189,12 +179,12 @@ mod tests {
             RULE.window_s + 2.0,
         );
         assert_eq!(a.site.as_deref(), Some("main.sendResult"));
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
         let watcher = "context.(*cancelCtx).propagateCancel.func2";
         let a = run(det(), &profiles(watcher, "select", &pts, 2)).unwrap();
         assert_eq!(
-            (a.site.as_deref(), a.class),
-            (Some(watcher), Some(LeakClass::Context))
+            (a.site.as_deref(), a.grew),
+            (Some(watcher), Some(Observable::Goroutines))
         );
     }
 

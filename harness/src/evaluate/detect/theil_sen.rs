@@ -3,9 +3,9 @@
 //! growth in both halves of the window).
 //!
 //! The heap variant watches the post-GC live heap ([`Watched::HeapLive`]: one value per GC
-//! cycle), so the allocation sawtooth never enters the series. Class: goroutine for the
-//! goroutine variant; unknown for the heap (a map, a context or a finalizer cycle all grow
-//! the live heap alike). No site.
+//! cycle), so the allocation sawtooth never enters the series. Reports what its scalar shows
+//! growing (goroutines; the Go heap, which a map, a context or a finalizer cycle all grow
+//! alike). No site.
 
 use super::window::Z_ALPHA_0_001;
 use super::{
@@ -13,7 +13,6 @@ use super::{
     Watched,
 };
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
 
 /// Goroutines: 10 s windows (20 points at 0.5 s); a leak must add at least 0.5 goroutines
 /// per second (30 a minute) and 1 % of the current count per second, so a server drifting
@@ -57,32 +56,25 @@ fn make_goroutines(p: &Params) -> Box<dyn Detector> {
     Box::new(TheilSen::new(
         &GOROUTINES,
         GOROUTINE_RULE.scaled(p.threshold_scale),
-        Some(LeakClass::Goroutine),
     ))
 }
 
 fn make_heap(p: &Params) -> Box<dyn Detector> {
-    Box::new(TheilSen::new(
-        &HEAP,
-        HEAP_RULE.scaled(p.threshold_scale),
-        None,
-    ))
+    Box::new(TheilSen::new(&HEAP, HEAP_RULE.scaled(p.threshold_scale)))
 }
 
 pub struct TheilSen {
     spec: &'static DetectorSpec,
     rule: TrendRule,
-    class: Option<LeakClass>,
     read: Extractor,
     window: TimeWindow,
 }
 
 impl TheilSen {
-    pub fn new(spec: &'static DetectorSpec, rule: TrendRule, class: Option<LeakClass>) -> Self {
+    pub fn new(spec: &'static DetectorSpec, rule: TrendRule) -> Self {
         TheilSen {
             spec,
             rule,
-            class,
             read: spec.watches.extractor(),
             window: TimeWindow::new(rule.window_s),
         }
@@ -96,7 +88,7 @@ impl Detector for TheilSen {
         let tr = self.rule.test(self.window.points())?;
         Some(Alarm {
             t: s.t,
-            class: self.class,
+            grew: self.spec.watches.observable(),
             site: None,
             confidence: confidence_from_p(tr.p),
             detail: format!(
@@ -116,6 +108,7 @@ impl Detector for TheilSen {
 mod tests {
     use super::*;
     use crate::evaluate::detect::testkit::*;
+    use crate::scenario::Observable;
 
     const KIB: f64 = 1024.0;
     const MIB: f64 = 1024.0 * 1024.0;
@@ -146,7 +139,7 @@ mod tests {
             CHANGE_S,
             GOROUTINE_RULE.window_s + 2.0,
         );
-        assert_eq!(a.class, Some(LeakClass::Goroutine));
+        assert_eq!(a.grew, Some(Observable::Goroutines));
         assert!(a.confidence > 0.99);
     }
 
@@ -200,7 +193,7 @@ mod tests {
             CHANGE_S,
             HEAP_RULE.window_s + 2.0,
         );
-        assert_eq!(a.class, None, "heap growth alone does not tell the class");
+        assert_eq!(a.grew, Some(Observable::GoHeap), "the live heap grew");
         for seed in 1..=5 {
             let flat = series(Shape::Flat, 8.0 * MIB, 16.0 * KIB, seed);
             assert_silent("sawtooth", run(h(), &heap_samples(&flat, saw)));

@@ -3,7 +3,10 @@
 //! Columns, in order (the first twelve are the stable interface; later ones may be added):
 //! `scenario,class,leaking,detector,rep,outcome,onset_s,alarm_s,latency_s,oracle_s,site,site_ok,`
 //! `role,class_ok,alarm_class,confidence,timely,note`. Times in seconds with 3 decimals,
-//! confidence with 3; booleans `true`/`false`; not applicable is the empty field.
+//! confidence with 3; booleans `true`/`false`; not applicable is the empty field. `class` is
+//! the scenario's (its cause, free text); `alarm_class` is what the alarm saw grow (an
+//! observable: `goroutines`, `go-heap`, `c-memory`, `finalizer-queue`), and `class_ok` says
+//! whether the scenario grows it.
 
 use super::fixed;
 use crate::evaluate::score::ScoreRow;
@@ -68,7 +71,7 @@ mod tests {
     use super::*;
     use crate::evaluate::score::score_row;
     use crate::evaluate::score::tests::{alarm, trace};
-    use crate::scenario::LeakClass;
+    use crate::scenario::Observable;
 
     #[test]
     fn snapshot() {
@@ -77,7 +80,11 @@ mod tests {
             score_row(
                 &leak,
                 "det-a",
-                Some(&alarm(7.25, Some(LeakClass::Map), Some("main.f, \"x\""))),
+                Some(&alarm(
+                    7.25,
+                    Some(Observable::GoHeap),
+                    Some("main.f, \"x\""),
+                )),
                 Some(1.0 / 3.0),
             ),
             score_row(&trace(false, None), "det-a", None, None),
@@ -86,7 +93,7 @@ mod tests {
         assert_eq!(
             text,
             "scenario,class,leaking,detector,rep,outcome,onset_s,alarm_s,latency_s,oracle_s,site,site_ok,role,class_ok,alarm_class,confidence,timely,note\n\
-             t,map,true,det-a,0,TP,5.000,7.250,2.250,0.333,\"main.f, \"\"x\"\"\",true,leak,true,map,0.900,true,\n\
+             t,map,true,det-a,0,TP,5.000,7.250,2.250,0.333,\"main.f, \"\"x\"\"\",true,leak,true,go-heap,0.900,true,\n\
              t,map,false,det-a,0,TN,,,,,,,hard-negative,,,,,\n"
         );
     }

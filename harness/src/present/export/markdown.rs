@@ -77,6 +77,7 @@ pub fn summary(s: &Summary) -> Vec<u8> {
     for a in &s.by_detector_class {
         let class = a
             .class
+            .as_ref()
             .map(|c| c.to_string())
             .unwrap_or_else(|| "all".into());
         t.push(row(vec![a.detector.clone(), class], a));

@@ -7,6 +7,7 @@ use super::panels;
 use crate::evaluate::detect;
 use crate::evaluate::score::{self, Outcome, ScoreRow};
 use crate::evaluate::sweep::SweepRow;
+use crate::leak_class::join;
 use crate::present::plot::heatmap::{HeatCell, Heatmap};
 use crate::present::plot::matrix::{DetectionMatrix, MatrixCell};
 use crate::present::plot::overhead::{Overhead, OverheadRow};
@@ -16,7 +17,7 @@ use crate::present::plot::{tick, ChartOutcome};
 use crate::scenario::{LeakClass, Role, Scenario};
 use crate::stats;
 use crate::trace::Trace;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The chart words for a scored row; `None` for NA rows (not judged).
 pub fn chart_outcome(r: &ScoreRow) -> Option<ChartOutcome> {
@@ -64,8 +65,8 @@ pub fn scenarios(v: &RunView) -> Vec<Scenario> {
     }
     let mut out: Vec<Scenario> = by_name.into_values().collect();
     out.sort_by(|a, b| {
-        (a.truth.class, role_rank(a.role()), &a.name).cmp(&(
-            b.truth.class,
+        (&a.truth.class, role_rank(a.role()), &a.name).cmp(&(
+            &b.truth.class,
             role_rank(b.role()),
             &b.name,
         ))
@@ -73,12 +74,10 @@ pub fn scenarios(v: &RunView) -> Vec<Scenario> {
     out
 }
 
-/// Classes present in the run, in [`LeakClass::ALL`] order.
+/// Classes present in the run's scores, by name: whatever the scenarios call them.
 pub fn classes(v: &RunView) -> Vec<LeakClass> {
-    LeakClass::ALL
-        .into_iter()
-        .filter(|c| v.scores.iter().any(|r| r.class == *c))
-        .collect()
+    let set: BTreeSet<&LeakClass> = v.scores.iter().map(|r| &r.class).collect();
+    set.into_iter().cloned().collect()
 }
 
 pub fn matrix(v: &RunView) -> DetectionMatrix {
@@ -170,6 +169,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
     let onset = t.onset_s();
     let mut sub = vec![
         format!("class {}", sc.truth.class),
+        format!("grows {}", join(&sc.truth.grows)),
         sc.role().to_string(),
         match onset {
             Some(o) => format!("measured onset {} s", tick(o)),
@@ -197,7 +197,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         end_s,
         warmup_s: sc.warmup_s,
         onset_s: onset,
-        panels: panels::timeline_panels(sc.truth.class, &t.samples),
+        panels: panels::timeline_panels(&sc.truth.grows, &t.samples),
         alarms,
     }
 }

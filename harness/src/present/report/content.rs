@@ -11,6 +11,7 @@ use super::visible::{self, Visibility};
 use crate::evaluate::detect;
 use crate::evaluate::score::{self, Aggregate, Outcome, ScoreRow, Summary};
 use crate::evaluate::sweep::SWEEP_CSV;
+use crate::leak_class::join;
 use crate::present::plot::heatmap::ratio_text;
 use crate::present::plot::tick;
 use std::collections::BTreeSet;
@@ -154,7 +155,7 @@ fn glossary(d: &mut Doc) {
         "**recall**: detected ÷ judged leaking repetitions. **precision**: detected ÷ all alarms (detections and false alarms). **false-alarm rate**: false alarms ÷ judged non-leaking repetitions.".into(),
         "**recall where its metric grew**: recall over the leaks whose growth the detector's watched series shows (after the onset it ends above its pre-onset level by more than its pre-onset range and 5%, in most repetitions): a goroutine counter is not blamed for missing a map that grows.".into(),
         format!("**best** / **fastest** for a class: only among detectors with at most {} false alarms on that class's non-leaking repetitions.", pct(Some(findings::ACCEPTABLE_FALSE_ALARMS))),
-        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / named the leak class. **n/a**: the detector names no site (it watches one number, a count or a byte total).".into(),
+        "**right site** / **right class**: among detections, how often the detector blamed the leaking function / saw grow what the leak grows (its class, in the detectors' words: goroutines, Go heap, C memory, finalizer queue). **n/a**: the detector names no site (it watches one number, a count or a byte total).".into(),
     ]);
 }
 
@@ -360,6 +361,12 @@ fn by_class(d: &mut Doc, v: &RunView, s: &Summary) {
     let mut rows = Vec::new();
     for c in findings::classes(v, s) {
         let of: Vec<&ScoreRow> = v.scores.iter().filter(|r| r.class == c.class).collect();
+        let grows: BTreeSet<String> = v
+            .traces
+            .iter()
+            .filter(|t| t.meta.scenario.truth.class == c.class)
+            .map(|t| join(&t.meta.scenario.truth.grows))
+            .collect();
         let reps = |leaking: bool| {
             of.iter()
                 .filter(|r| r.leaking == leaking && r.outcome != Outcome::Na)
@@ -386,6 +393,7 @@ fn by_class(d: &mut Doc, v: &RunView, s: &Summary) {
             .unwrap_or_else(|| "none".into());
         rows.push(vec![
             c.class.to_string(),
+            grows.into_iter().collect::<Vec<_>>().join(", "),
             reps(true).to_string(),
             reps(false).to_string(),
             best,
@@ -404,13 +412,14 @@ fn by_class(d: &mut Doc, v: &RunView, s: &Summary) {
     d.table(
         &[
             "class",
+            "grows",
             "leaking repetitions",
             "non-leaking repetitions",
             &format!("best at ≤ {ok} false alarms"),
             &format!("fastest at ≤ {ok} false alarms, recall ≥ 50% (median latency)"),
             "clean detectors",
         ],
-        &[false, true, true, false, false, false],
+        &[false, false, true, true, false, false, false],
         rows,
     );
     d.chart(MATRIX, "Detection matrix: outcomes per detector and class");

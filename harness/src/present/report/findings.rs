@@ -68,7 +68,7 @@ pub fn classes<'a>(v: &RunView, s: &'a Summary) -> Vec<ClassVerdict<'a>> {
             let mut of: Vec<&Aggregate> = s
                 .by_detector_class
                 .iter()
-                .filter(|a| a.class == Some(class))
+                .filter(|a| a.class.as_ref() == Some(&class))
                 .collect();
             of.sort_by_key(|a| order.iter().position(|d| *d == a.detector));
             let ok: Vec<&Aggregate> = of.iter().copied().filter(|a| acceptable(a)).collect();
@@ -106,7 +106,7 @@ pub fn findings(v: &RunView, s: &Summary) -> Vec<Block> {
         let of_class = s
             .by_detector_class
             .iter()
-            .find(|a| a.class == Some(c.class));
+            .find(|a| a.class.as_ref() == Some(&c.class));
         let (n_leak, n_neg) = of_class.map_or((0, 0), |a| (leaking(a), negative(a)));
         if n_leak == 0 {
             continue;

@@ -7,7 +7,7 @@ use crate::evaluate::score::{Outcome, ScoreRow};
 use crate::evaluate::sweep::{self, SweepRow};
 use crate::fsio;
 use crate::run_dir::{RunDir, RunInfo, OVERHEAD_CSV, SCORES_CSV, SWEEP_CSV};
-use crate::scenario::{LeakClass, Role};
+use crate::scenario::{LeakClass, Observable, Role};
 use crate::trace::{self, Trace};
 use anyhow::Context;
 use serde::Deserialize;
@@ -64,6 +64,14 @@ pub struct OverheadRecord {
     pub ratio: Option<f64>,
 }
 
+/// What an alarm class in a `scores.csv` scored before alarms said what grew means: the
+/// observable its class grows when that is one thing (`goroutine`: goroutines), unknown when
+/// it is two (`context`); `None` when the name is no such class.
+fn legacy_alarm_class(c: &str) -> Option<Option<Observable>> {
+    let grows = LeakClass::parse(c).ok()?.legacy_grows()?;
+    Some((grows.len() == 1).then(|| grows[0]))
+}
+
 /// Parses `scores.csv` text back into rows.
 pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
     let mut rd = csv::Reader::from_reader(text.as_bytes());
@@ -78,12 +86,15 @@ pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
         };
         let r = rec.with_context(|| format!("{}: line {line}", path.display()))?;
         out.push(ScoreRow {
-            class: LeakClass::parse(&r.class).ok_or_else(|| bad("class", &r.class))?,
+            class: LeakClass::parse(&r.class).map_err(|_| bad("class", &r.class))?,
             role: Role::parse(&r.role).ok_or_else(|| bad("role", &r.role))?,
             outcome: Outcome::parse(&r.outcome).ok_or_else(|| bad("outcome", &r.outcome))?,
             alarm_class: match r.alarm_class.as_deref() {
                 None | Some("") => None,
-                Some(c) => Some(LeakClass::parse(c).ok_or_else(|| bad("class", c))?),
+                Some(c) => match Observable::parse(c) {
+                    Some(o) => Some(o),
+                    None => legacy_alarm_class(c).ok_or_else(|| bad("alarm class", c))?,
+                },
             },
             scenario: r.scenario,
             leaking: r.leaking,
@@ -176,7 +187,11 @@ mod tests {
             score_row(
                 &leak,
                 "det-a",
-                Some(&alarm(7.25, Some(LeakClass::Map), Some("main.f, \"x\""))),
+                Some(&alarm(
+                    7.25,
+                    Some(Observable::GoHeap),
+                    Some("main.f, \"x\""),
+                )),
                 Some(0.25),
             ),
             score_row(&trace(false, None), "det-a", None, None),
@@ -184,5 +199,25 @@ mod tests {
         let text = String::from_utf8(crate::present::export::csv::scores(&rows)).unwrap();
         let back = parse_scores(Path::new(SCORES_CSV), &text).unwrap();
         assert_eq!(back, rows);
+    }
+
+    /// Runs scored before alarms said what grew wrote a class in `alarm_class`.
+    #[test]
+    fn old_alarm_classes_read_as_what_they_grew() {
+        let text = String::from_utf8(crate::present::export::csv::scores(&[score_row(
+            &trace(true, Some(5.0)),
+            "det-a",
+            Some(&alarm(7.25, Some(Observable::Goroutines), None)),
+            None,
+        )]))
+        .unwrap();
+        let read = |c: &str| {
+            let old = text.replace(",goroutines,", &format!(",{c},"));
+            parse_scores(Path::new(SCORES_CSV), &old).map(|r| r[0].alarm_class)
+        };
+        assert_eq!(read("goroutine").unwrap(), Some(Observable::Goroutines));
+        assert_eq!(read("cgo").unwrap(), Some(Observable::CMemory));
+        assert_eq!(read("context").unwrap(), None);
+        assert!(read("thread").is_err());
     }
 }

@@ -1,12 +1,14 @@
-//! Which metrics a scenario's timeline shows: three panels chosen by its leak class (most
-//! telling first), each a few of the scalars the detectors watch, taken from the trace's
-//! samples. The timeline chart ([`crate::present::plot::timeline`]) only draws what it is given.
+//! Which metrics a scenario's timeline shows: three panels chosen from what its leak grows
+//! (`truth.grows`, most telling first), each a few of the scalars the detectors watch, taken
+//! from the trace's samples. No class appears here: a new leak shape gets its panels from the
+//! observables it names. The timeline chart ([`crate::present::plot::timeline`]) only draws
+//! what it is given.
 
 use crate::evaluate::detect::Watched;
 use crate::present::plot::timeline::{Panel, Series};
 use crate::present::plot::Unit;
 use crate::sample::Sample;
-use crate::scenario::LeakClass;
+use crate::scenario::Observable;
 
 /// One small multiple of the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,21 +19,45 @@ enum PanelKind {
     Finalizers,
 }
 
-/// Which metrics matter for a class, most telling first.
-fn panels_for(class: LeakClass) -> [PanelKind; 3] {
-    use PanelKind::*;
-    match class {
-        LeakClass::Goroutine | LeakClass::Context => [Goroutines, Heap, Memory],
-        LeakClass::Map => [Heap, Memory, Goroutines],
-        LeakClass::Finalizer => [Finalizers, Heap, Memory],
-        LeakClass::Cgo => [Memory, Heap, Goroutines],
+/// Panels shown on every timeline.
+const PANELS: usize = 3;
+
+/// After the panels of what grows, the others in this order: the Go heap and process memory
+/// move with most leaks, goroutines with some, the finalizer queue with few.
+const FILL: [PanelKind; 4] = [
+    PanelKind::Heap,
+    PanelKind::Memory,
+    PanelKind::Goroutines,
+    PanelKind::Finalizers,
+];
+
+/// The panel that shows an observable grow.
+fn panel_of(o: Observable) -> PanelKind {
+    match o {
+        Observable::Goroutines => PanelKind::Goroutines,
+        Observable::GoHeap => PanelKind::Heap,
+        Observable::CMemory => PanelKind::Memory,
+        Observable::FinalizerQueue => PanelKind::Finalizers,
     }
 }
 
-/// The timeline panels for a scenario of `class` from a trace's samples; series (and panels)
-/// without data are left out, so a missing probe shows as an absent line rather than a flat
-/// zero.
-pub fn timeline_panels(class: LeakClass, samples: &[Sample]) -> Vec<Panel> {
+/// The panels for a leak that grows `grows`: theirs first, in the scenario's order, then
+/// [`FILL`], [`PANELS`] in all.
+fn panels_for(grows: &[Observable]) -> Vec<PanelKind> {
+    let mut out: Vec<PanelKind> = Vec::new();
+    for k in grows.iter().map(|o| panel_of(*o)).chain(FILL) {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out.truncate(PANELS);
+    out
+}
+
+/// The timeline panels for a scenario whose leak grows `grows`, from a trace's samples;
+/// series (and panels) without data are left out, so a missing probe shows as an absent line
+/// rather than a flat zero.
+pub fn timeline_panels(grows: &[Observable], samples: &[Sample]) -> Vec<Panel> {
     let series = |label: &str, w: Watched| Series {
         label: label.to_string(),
         points: w.series(samples),
@@ -43,7 +69,7 @@ pub fn timeline_panels(class: LeakClass, samples: &[Sample]) -> Vec<Panel> {
             .filter_map(|s| Some((s.t, s.go_runtime_bytes()?)))
             .collect(),
     };
-    panels_for(class)
+    panels_for(grows)
         .into_iter()
         .map(|k| match k {
             PanelKind::Goroutines => Panel {
@@ -99,9 +125,9 @@ mod tests {
     }
 
     #[test]
-    fn panels_follow_the_class_and_drop_missing_series() {
+    fn panels_follow_what_grows_and_drop_missing_series() {
         let g = |t: f64, n: f64| sample(t, &[(metric::GOROUTINES, n)]);
-        let p = timeline_panels(LeakClass::Goroutine, &[g(0.0, 5.0), g(1.0, 7.0)]);
+        let p = timeline_panels(&[Observable::Goroutines], &[g(0.0, 5.0), g(1.0, 7.0)]);
         assert_eq!(p.len(), 1, "only goroutines have data: {p:?}");
         assert_eq!(p[0].title, "Goroutines");
         assert_eq!(p[0].series.len(), 1);
@@ -109,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn the_class_decides_the_order_of_panels() {
+    fn what_grows_decides_the_order_of_panels() {
         let both = |t: f64| {
             sample(
                 t,
@@ -121,17 +147,34 @@ mod tests {
                 ],
             )
         };
-        let titles = |c: LeakClass| -> Vec<String> {
-            timeline_panels(c, &[both(0.0), both(1.0)])
+        let titles = |grows: &[Observable]| -> Vec<String> {
+            timeline_panels(grows, &[both(0.0), both(1.0)])
                 .into_iter()
                 .map(|p| p.title)
                 .collect()
         };
-        assert_eq!(titles(LeakClass::Goroutine), ["Goroutines", "Go heap"]);
-        assert_eq!(titles(LeakClass::Map), ["Go heap", "Goroutines"]);
+        use Observable::*;
+        assert_eq!(titles(&[Goroutines]), ["Goroutines", "Go heap"]);
+        assert_eq!(titles(&[GoHeap]), ["Go heap", "Goroutines"]);
         assert_eq!(
-            titles(LeakClass::Finalizer),
+            titles(&[FinalizerQueue, GoHeap]),
             ["Finalizer and cleanup queue", "Go heap"]
         );
+    }
+
+    /// The five classes of the first benchmark keep the panels they had when the choice
+    /// matched on the class: what their leaks grow gives the same three, in the same order.
+    #[test]
+    fn legacy_classes_keep_their_panels() {
+        use PanelKind::*;
+        let of = |c: &str| {
+            let class = crate::scenario::LeakClass::parse(c).unwrap();
+            panels_for(class.legacy_grows().unwrap())
+        };
+        assert_eq!(of("goroutine"), [Goroutines, Heap, Memory]);
+        assert_eq!(of("context"), [Goroutines, Heap, Memory]);
+        assert_eq!(of("map"), [Heap, Memory, Goroutines]);
+        assert_eq!(of("finalizer"), [Finalizers, Heap, Memory]);
+        assert_eq!(of("cgo"), [Memory, Heap, Goroutines]);
     }
 }

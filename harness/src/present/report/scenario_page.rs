@@ -124,7 +124,12 @@ fn facts(d: &mut Doc, v: &RunView, sc: &Scenario, seen: &Visibility) {
         .filter_map(|t| t.onset_s())
         .collect();
     let mut facts = vec![
-        format!("class **{}**, **{}**", sc.truth.class, sc.role()),
+        format!(
+            "class **{}** (grows {}), **{}**",
+            sc.truth.class,
+            crate::leak_class::join(&sc.truth.grows),
+            sc.role()
+        ),
         format!("fixture `{}`", sc.fixture),
         format!(
             "{} s, sampled every {} s, warm-up {} s",
