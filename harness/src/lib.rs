@@ -26,6 +26,7 @@ pub mod bad_input;
 pub mod clock;
 pub mod evaluate;
 pub mod fsio;
+pub mod goker;
 pub mod merge;
 pub mod overhead;
 pub mod present;

@@ -126,6 +126,7 @@ enum Cmd {
     ///   leakbench merge a b --out merged
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
+    Goker(leakbench::goker::Args),
 }
 
 #[derive(Args, Debug)]
@@ -500,6 +501,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Regress(a) => cmd_regress(a),
         Cmd::Merge(a) => cmd_merge(a),
+        Cmd::Goker(a) => {
+            leakbench::goker::run(a, &find_root(cli.global.root.as_deref())?, &cli.global.go)
+        }
     }
 }
 
