@@ -5,7 +5,8 @@
 //! `summary.md` into it.
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
-//! warm-up, exactly as during a live run. Deterministic: same traces, same bytes.
+//! warm-up, exactly as during a live run. A detector silent on a trace without the scalar it
+//! watches is not judged ([`score::watched_absent`]). Deterministic: same traces, same bytes.
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
 use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
@@ -49,7 +50,14 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
                     .then(|| oracle::bound(spec.watches, t, &twins).map(|b| b.delay_s))
                     .flatten()
             });
-            rows.push(score::score_row(t, spec.name, alarm.as_ref(), bound));
+            let mut row = score::score_row(t, spec.name, alarm.as_ref(), bound);
+            if let Some(why) = (scorable && alarm.is_none())
+                .then(|| score::watched_absent(t, spec.watches))
+                .flatten()
+            {
+                (row.outcome, row.note) = (score::Outcome::Na, why);
+            }
+            rows.push(row);
         }
     }
     score::sort_rows(&mut rows);
@@ -193,6 +201,50 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn a_silent_detector_without_its_scalar_in_the_trace_is_not_judged() {
+        let dir = tempfile::tempdir().unwrap();
+        write_rep(dir.path(), "leak", true, false, 0);
+        write_rep(dir.path(), "leak-fixed", false, true, 0);
+        let mut traces = trace::load_run(dir.path()).unwrap();
+        let specs = [
+            *detect::by_name("goleak").unwrap(),
+            *detect::by_name("goroutineleak-profile").unwrap(),
+            *detect::by_name("goroutine-threshold").unwrap(),
+        ];
+        // These traces carry no goleak verdict and no goroutineleak profile: NA on the leak
+        // and on the twin (neither a miss nor a true negative), while the goroutine count,
+        // which they carry, is judged.
+        for r in score_traces(&traces, &specs, &Params::default()) {
+            let judged = r.detector == "goroutine-threshold";
+            assert_eq!(r.outcome == Outcome::Na, !judged, "{r:?}");
+            if !judged {
+                assert!(r.note.contains(&format!("no {} data", r.detector)), "{r:?}");
+            }
+        }
+        // An empty verdict after the warm-up is data: the twin's goleak row is a TN. One
+        // before the warm-up is not shown to the detector, so it does not count.
+        let twin = traces
+            .iter_mut()
+            .find(|t| !t.meta.scenario.truth.leaking)
+            .unwrap();
+        twin.samples[0].goleak = Some(vec![]);
+        let row = |traces: &[Trace]| {
+            score_traces(traces, &specs[..1], &Params::default())
+                .into_iter()
+                .find(|r| !r.leaking)
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(row(&traces), Outcome::Na);
+        let twin = traces
+            .iter_mut()
+            .find(|t| !t.meta.scenario.truth.leaking)
+            .unwrap();
+        twin.samples[10].goleak = Some(vec![]);
+        assert_eq!(row(&traces), Outcome::Tn);
     }
 
     #[test]

@@ -90,12 +90,17 @@ impl RepPlan {
     }
 }
 
-/// Takes every probe in `set` once, concurrently. Failures become [`Missing`] entries.
+/// Takes every probe in `set` once, concurrently (goleak's verdict, which may take longer than
+/// an interval, only if one has finished: [`crate::record::probe::GoleakSlot`]). Failures
+/// become [`Missing`] entries.
 /// The sample is stamped when its last probe answered: the data describe the process up to
 /// then, so an alarm can never precede its evidence (stamped before the probes, a leak that
 /// starts while they run would look like an alarm before the onset).
 pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     let mut s = Sample::default();
+    if set.goleak {
+        p.goleak_start();
+    }
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
         maybe(set.truth, p.truth()),
@@ -111,6 +116,12 @@ pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     s.goroutines = keep("goroutine", goroutines, &mut missing);
     s.heap = keep("heap", heap, &mut missing);
     s.goroutine_leak = keep("goroutineleak", leak, &mut missing);
+    let goleak = if set.goleak {
+        p.goleak_take().await
+    } else {
+        None
+    };
+    s.goleak = keep("goleak", goleak, &mut missing);
     if set.proc {
         s.proc_mem = keep("proc", Some(p.proc_mem()), &mut missing);
     }

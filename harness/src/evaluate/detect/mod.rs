@@ -19,6 +19,7 @@ mod c_gap;
 mod cusum;
 mod deriv;
 mod finalizer_backlog;
+mod goleak;
 mod goroutine_threshold;
 mod goroutineleak_profile;
 mod heap_site_growth;
@@ -75,6 +76,8 @@ pub enum Watched {
     FinalizerBacklog,
     /// Goroutines in the `goroutineleak` profile.
     GoroutineLeakProfile,
+    /// Goroutines goleak reports ([`Sample::goleak`]).
+    Goleak,
     /// In-use bytes summed over the heap profile's sites.
     HeapProfile,
 }
@@ -89,6 +92,7 @@ impl Watched {
             Watched::CGap => "c-gap",
             Watched::FinalizerBacklog => "finalizer-backlog",
             Watched::GoroutineLeakProfile => "goroutineleak-profile",
+            Watched::Goleak => "goleak",
             Watched::HeapProfile => "heap-profile",
         }
     }
@@ -137,6 +141,10 @@ impl Extractor {
             Watched::FinalizerBacklog => s.finalizer_backlog(),
             Watched::GoroutineLeakProfile => s
                 .goroutine_leak
+                .as_ref()
+                .map(|g| g.iter().map(|x| x.count as f64).sum()),
+            Watched::Goleak => s
+                .goleak
                 .as_ref()
                 .map(|g| g.iter().map(|x| x.count as f64).sum()),
             Watched::HeapProfile => s
@@ -211,6 +219,7 @@ pub const REGISTRY: &[DetectorSpec] = &[
     cusum::HEAP,
     stack_growth::SPEC,
     goroutineleak_profile::SPEC,
+    goleak::SPEC,
     heap_site_growth::SPEC,
     c_gap::SPEC,
     finalizer_backlog::SPEC,
