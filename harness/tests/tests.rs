@@ -6,6 +6,7 @@ mod classes;
 mod detectors_on_traces;
 mod faults;
 mod go_matrix;
+mod goker;
 mod goleak;
 mod orphans;
 mod regress;

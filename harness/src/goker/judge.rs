@@ -97,11 +97,28 @@ pub fn goroutine_detectors() -> Vec<DetectorSpec> {
         .collect()
 }
 
-/// Where the goroutines a detector blames are listed in a sample.
-fn blamed_source(w: Watched) -> Option<fn(&Sample) -> Option<&Vec<StackGroup>>> {
+/// Where the goroutines a detector blames are listed in a sample, and whether their `wait` is
+/// the runtime's own wait reason (goleak reads it from a stack dump's header) or one derived
+/// from profile frames.
+struct Source {
+    groups: fn(&Sample) -> Option<&Vec<StackGroup>>,
+    runtime_wait: bool,
+}
+
+fn blamed_source(w: Watched) -> Option<Source> {
     match w {
-        Watched::GoroutineLeakProfile => Some(|s| s.goroutine_leak.as_ref()),
-        Watched::Goroutines => Some(|s| s.goroutines.as_ref()),
+        Watched::GoroutineLeakProfile => Some(Source {
+            groups: |s| s.goroutine_leak.as_ref(),
+            runtime_wait: false,
+        }),
+        Watched::Goroutines => Some(Source {
+            groups: |s| s.goroutines.as_ref(),
+            runtime_wait: false,
+        }),
+        Watched::Goleak => Some(Source {
+            groups: |s| s.goleak.as_ref(),
+            runtime_wait: true,
+        }),
         _ => None,
     }
 }
@@ -152,10 +169,16 @@ pub fn entry_function<S: AsRef<str>>(frames: &[S]) -> String {
 }
 
 /// A goroutine group as Go's test describes it, once per possible wait reason:
-/// `Cockroach1055.func2(...) [chan receive]`.
-pub fn describe(g: &StackGroup) -> Vec<String> {
+/// `Cockroach1055.func2(...) [chan receive]`. `runtime_wait`: the group's `wait` is the
+/// runtime's own reason (from a stack dump), taken as it is.
+pub fn describe(g: &StackGroup, runtime_wait: bool) -> Vec<String> {
     let f = entry_function(&g.frames);
-    wait_reasons(&g.frames)
+    let reasons = if runtime_wait && !g.wait.is_empty() {
+        vec![g.wait.clone()]
+    } else {
+        wait_reasons(&g.frames)
+    };
+    reasons
         .into_iter()
         .map(|r| format!("{f}(...) [{r}]"))
         .collect()
@@ -225,15 +248,15 @@ pub fn judge_trace(t: &Trace, case: &Case, mode: Mode, specs: &[DetectorSpec]) -
                 };
                 return j;
             };
-            if let Some(site) = &a.site {
+            if let (Some(site), Some(src)) = (&a.site, blamed_source(spec.watches)) {
                 let groups = t
                     .samples
                     .iter()
                     .find(|s| s.t == a.t)
-                    .and_then(|s| blamed_source(spec.watches).and_then(|f| f(s)));
+                    .and_then(|s| (src.groups)(s));
                 let mut blamed: Vec<String> = blamed_groups(groups.map_or(&[][..], |g| g), site)
                     .iter()
-                    .flat_map(|g| describe(g))
+                    .flat_map(|g| describe(g, src.runtime_wait))
                     .collect();
                 blamed.sort();
                 blamed.dedup();
@@ -320,7 +343,7 @@ mod tests {
     #[test]
     fn describes_goroutines_as_gos_test_does() {
         assert_eq!(
-            describe(&mutex_group()),
+            describe(&mutex_group(), false),
             vec!["Cockroach7504.func2.1(...) [sync.Mutex.Lock]"]
         );
         let rw = group(&[
@@ -331,7 +354,7 @@ mod tests {
             "runtime.goexit",
         ]);
         assert_eq!(
-            describe(&rw),
+            describe(&rw, false),
             vec!["(*Executor_x).Start(...) [sync.RWMutex.RLock]"]
         );
         let nil_recv = group(&[
@@ -341,7 +364,7 @@ mod tests {
             "main.NilRecv.func1",
             "runtime.goexit",
         ]);
-        let d = describe(&nil_recv);
+        let d = describe(&nil_recv, false);
         assert_eq!(d.len(), 2);
         let re = Regex::new(r"NilRecv\.func1\(.* \[chan receive \(nil chan\)\]").unwrap();
         assert!(d.iter().any(|s| re.is_match(s)), "{d:?}");
@@ -351,7 +374,21 @@ mod tests {
             "main.S.func1",
             "runtime.goexit",
         ]);
-        assert_eq!(describe(&block), vec!["S.func1(...) [select (no cases)]"]);
+        assert_eq!(
+            describe(&block, false),
+            vec!["S.func1(...) [select (no cases)]"]
+        );
+        // From goleak: a stack dump's frames (no runtime ones) and the runtime's own reason.
+        let dumped = StackGroup {
+            count: 1,
+            wait: "chan receive (nil chan)".into(),
+            site: "main.NilRecv.func1".into(),
+            frames: vec!["main.NilRecv.func1".into()],
+        };
+        assert_eq!(
+            describe(&dumped, true),
+            vec!["NilRecv.func1(...) [chan receive (nil chan)]"]
+        );
     }
 
     #[test]
@@ -376,6 +413,7 @@ mod tests {
     fn the_goroutine_detectors_are_those_that_can_blame_goroutines() {
         let names: Vec<&str> = goroutine_detectors().iter().map(|d| d.name).collect();
         assert!(names.contains(&"goroutineleak-profile") && names.contains(&"stack-growth"));
+        assert!(names.contains(&"goleak"));
         assert!(!names.contains(&"c-gap") && !names.contains(&"deriv-heap"));
     }
 }

@@ -66,11 +66,13 @@ pub struct ModeSettings {
     pub runs: u32,
 }
 
-/// Test mode: the cases wait at most about a second before Go's test takes its profile, so
-/// 5 s after the onset gives every snapshot detector several looks at a settled program.
+/// Test mode: the cases wait at most about a second before Go's test takes its profile, and a
+/// goleak verdict takes up to a second more (its retries, then the next tick), so 7 s after
+/// the onset give every snapshot detector several looks at a settled program, with room for
+/// a loaded machine.
 pub const TEST: ModeSettings = ModeSettings {
     onset_s: 1.0,
-    duration_s: 6.0,
+    duration_s: 8.0,
     interval_s: 0.5,
     rate: 1.0,
     runs: 1,
