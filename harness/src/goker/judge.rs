@@ -20,7 +20,8 @@
 //! - **miss**: no alarm on a case that leaks (for a flaky case the leak may not have happened:
 //!   flaky misses are reported, never counted against recall per repetition);
 //! - **silent**: no alarm on a case that must not leak;
-//! - **not judged**: the repetition did not produce a usable trace.
+//! - **not judged**: the repetition did not produce a usable trace, or the detector never got
+//!   its data after the case started (the case kept the program too busy to answer probes).
 //!
 //! Must not run processes or write files: traces in, [`Judgement`]s out.
 
@@ -234,6 +235,17 @@ pub fn judge_trace(t: &Trace, case: &Case, mode: Mode, specs: &[DetectorSpec]) -
                 j.note = why;
                 return j;
             }
+            // A detector that never got its data after the case started did not look: a
+            // case can keep the program too busy to answer probes (Kubernetes58107 runs 10⁸
+            // lock operations), which is not the detector's miss.
+            let from = if case.no_leak { 0.0 } else { j.onset_s.unwrap_or(f64::INFINITY) };
+            if !spec.watches.series(&t.samples).iter().any(|(ts, _)| *ts >= from) {
+                j.note = format!(
+                    "the program did not answer the probe of {} ({}) after the case started",
+                    spec.name, spec.watches
+                );
+                return j;
+            }
             let alarm = detect::first_alarm(
                 (spec.make)(&Params::default()),
                 &t.samples,
@@ -407,6 +419,101 @@ mod tests {
         );
         assert_eq!(blamed_groups(&gs, "main.Cockroach7504.func2.1").len(), 1);
         assert!(blamed_groups(&gs, "main.nowhere").is_empty());
+    }
+
+    /// A trace of a case that starts at 1 s; from `leak_from_s` the goroutineleak profile holds
+    /// `group`. Samples every 0.5 s to 5 s; `answered_until_s` bounds the samples that have a
+    /// profile at all (later ones lost it, as from a program too busy to answer).
+    fn trace(group: &StackGroup, leak_from_s: f64, answered_until_s: f64) -> Trace {
+        use crate::sample::Truth;
+        use crate::trace::{EndStatus, RepEnd};
+        let samples = (1..=10)
+            .map(|i| {
+                let t = i as f64 * 0.5;
+                let answered = t <= answered_until_s;
+                Sample {
+                    t,
+                    truth: answered.then(|| Truth {
+                        onset_s: (t >= 1.0).then_some(1.0),
+                        units: 1,
+                        site: String::new(),
+                    }),
+                    goroutine_leak: answered.then(|| {
+                        if t >= leak_from_s {
+                            vec![group.clone()]
+                        } else {
+                            vec![]
+                        }
+                    }),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        Trace {
+            dir: "t".into(),
+            meta: crate::trace::tests::meta(),
+            end: Some(RepEnd {
+                status: EndStatus::Completed,
+                reason: String::new(),
+                samples: 10,
+                ended_s: 5.0,
+            }),
+            samples,
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_gos_answers() {
+        let spec = [*detect::by_name("goroutineleak-profile").unwrap()];
+        let mut c =
+            crate::goker::plan::tests::case("Cockroach7504", "cockroach", Kind::Strict, true);
+        c.expected = vec![r"Cockroach7504\.func2\.1.* \[sync\.Mutex\.Lock\]".into()];
+        let judge = |t: &Trace, c: &Case| judge_trace(t, c, Mode::Test, &spec).remove(0);
+        let hit = judge(&trace(&mutex_group(), 1.5, 9.0), &c);
+        assert_eq!(hit.verdict, Verdict::Hit, "{hit:?}");
+        assert_eq!((hit.alarm_s, hit.latency_s), (Some(1.5), Some(0.5)));
+        assert_eq!(hit.matched.as_deref(), Some(c.expected[0].as_str()));
+        assert_eq!(
+            hit.blamed,
+            vec!["Cockroach7504.func2.1(...) [sync.Mutex.Lock]"]
+        );
+
+        let other = group(&[
+            "runtime.gopark",
+            "runtime.chanrecv",
+            "main.x.func1",
+            "runtime.goexit",
+        ]);
+        let wrong = judge(&trace(&other, 1.5, 9.0), &c);
+        assert_eq!(
+            (wrong.verdict, wrong.localized),
+            (Verdict::FalseAlarm, Some(false))
+        );
+        let early = judge(&trace(&mutex_group(), 0.5, 9.0), &c);
+        assert_eq!(
+            early.verdict,
+            Verdict::FalseAlarm,
+            "alarm before the case started"
+        );
+        let quiet = judge(&trace(&mutex_group(), 99.0, 9.0), &c);
+        assert_eq!(quiet.verdict, Verdict::Miss);
+        let blind = judge(&trace(&mutex_group(), 1.5, 0.9), &c);
+        assert_eq!(
+            blind.verdict,
+            Verdict::NotJudged,
+            "no profile after the start: {blind:?}"
+        );
+
+        c.expected.clear();
+        c.no_leak = true;
+        assert_eq!(
+            judge(&trace(&mutex_group(), 1.5, 9.0), &c).verdict,
+            Verdict::FalseAlarm
+        );
+        assert_eq!(
+            judge(&trace(&mutex_group(), 99.0, 9.0), &c).verdict,
+            Verdict::Silent
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ fn describe_mode(m: Mode, s: &ModeSettings) -> String {
             s.onset_s, s.duration_s, s.interval_s
         ),
         Mode::Service => format!(
-            "service mode: the case starts {:.0} s after start-up and then {} times a second, {} runs in all, over {:.0} s (a sample every {} s)",
+            "service mode: the case starts {:.0} s after start-up and again at {} runs per second, {} runs in all, watched for {:.0} s (a sample every {} s)",
             s.onset_s, s.rate, s.runs, s.duration_s, s.interval_s
         ),
     }
@@ -210,6 +210,7 @@ pub fn markdown(r: &Report) -> String {
         o,
         "| detector | published | ours: GoKer kernels caught, test mode | precision | ours: service mode | precision |"
     );
+    let gobench = reference::GOBENCH_GOKER_BLOCKING.len();
     let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- |");
     for p in reference::PUBLISHED {
         let published = format!(
@@ -224,10 +225,12 @@ pub fn markdown(r: &Report) -> String {
         let ours = |m: Mode| match get(p.detector, m, &Scope::Kernels) {
             Some(x) => (
                 format!(
-                    "{}/{} ({})",
+                    "{}/{} judged ({}); {}/{gobench} of GoBench's ({})",
                     x.figures.caught_cases,
                     x.figures.leaking_cases,
-                    pct(x.figures.case_recall())
+                    pct(x.figures.case_recall()),
+                    x.figures.caught_cases,
+                    pct(Some(x.figures.caught_cases as f64 / gobench as f64))
                 ),
                 pct(x.figures.precision()),
             ),
@@ -244,22 +247,31 @@ pub fn markdown(r: &Report) -> String {
     }
     let diff = reference::compare(d);
     let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "\"Judged\": kernels with at least one repetition where the detector had its data after \
+         the case started; \"of GoBench's\": over all {gobench} of GoBench's bugs, those not run or \
+         not judged counted as not found, as GoBench counts.\n"
+    );
     let _ = writeln!(o, "{}\n", set_difference(&diff));
 
     // Every goroutine detector, overall.
     let _ = writeln!(o, "## Every goroutine detector, all cases\n");
     let _ = writeln!(
         o,
-        "| detector | mode | case recall | rep. recall (strict) | precision | hits | false alarms | alarms on no-leak cases | median latency |"
+        "| detector | mode | case recall | rep. recall (strict) | precision | hits | false alarms | alarms on no-leak cases | not judged | median latency |"
     );
-    let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(
+        o,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     for det in r.detectors {
         for m in &r.options.modes {
             if let Some(x) = get(det, *m, &Scope::All) {
                 let f = &x.figures;
                 let _ = writeln!(
                     o,
-                    "| {det} | {m} | {}/{} ({}) | {}/{} ({}) | {} | {} | {} | {}/{} | {} |",
+                    "| {det} | {m} | {}/{} ({}) | {}/{} ({}) | {} | {} | {} | {}/{} | {} | {} |",
                     f.caught_cases,
                     f.leaking_cases,
                     pct(f.case_recall()),
@@ -271,6 +283,7 @@ pub fn markdown(r: &Report) -> String {
                     f.false_alarms,
                     f.no_leak_alarms,
                     f.no_leak_reps,
+                    f.not_judged,
                     secs(f.median_latency_s)
                 );
             }
@@ -313,6 +326,19 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "## Not run in service mode\n");
         for (c, why) in r.not_repeatable {
             let _ = writeln!(o, "- {c}: {why}.");
+        }
+        let _ = writeln!(o);
+    }
+
+    let not_judged = not_judged(r.judgements);
+    if !not_judged.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Not judged\n\nRepetitions where a detector never got its data after the case started (the \
+             case kept the program too busy to answer the probe in time), or that left no usable trace:\n"
+        );
+        for line in not_judged {
+            let _ = writeln!(o, "- {line}");
         }
         let _ = writeln!(o);
     }
@@ -400,6 +426,23 @@ pub fn markdown(r: &Report) -> String {
     o
 }
 
+/// One line per case × mode with repetitions not judged: how many, by which detectors.
+fn not_judged(js: &[Judgement]) -> Vec<String> {
+    let mut by: BTreeMap<(&str, Mode), BTreeMap<&str, usize>> = BTreeMap::new();
+    for j in js.iter().filter(|j| j.verdict == Verdict::NotJudged) {
+        *by.entry((j.case.as_str(), j.mode))
+            .or_default()
+            .entry(j.detector.as_str())
+            .or_default() += 1;
+    }
+    by.into_iter()
+        .map(|((case, mode), dets)| {
+            let parts: Vec<String> = dets.iter().map(|(d, n)| format!("{d} {n}")).collect();
+            format!("{case}, {mode} mode: {}", parts.join(", "))
+        })
+        .collect()
+}
+
 /// Where Go's set differs from GoBench's, in a paragraph.
 pub fn set_difference(s: &SetDifference) -> String {
     let mut o = format!(
@@ -472,7 +515,10 @@ mod tests {
         };
         let md = markdown(&r);
         assert!(md.contains("| goroutineleak-profile | about 94%"), "{md}");
-        assert!(md.contains("| 1/1 (100.0%) | 100.0% | not run |"), "{md}");
+        assert!(
+            md.contains("| 1/1 judged (100.0%); 1/68 of GoBench's (1.5%) | 100.0% | not run |"),
+            "{md}"
+        );
         assert!(md.contains("Go ships and tests 0 of them"), "{md}");
         assert!(
             md.contains(
