@@ -75,7 +75,7 @@ go-matrix VERSION="1.27.3":
 
 # Go's own goroutine leak tests (62 GoKer kernels and the runtime's cases, read from the Go that
 # builds the fixtures) run as fixtures in test and service mode, every goroutine detector graded
-# by Go's expected answers (about 10 minutes on 2 cores): `just goker --ci` for a small strict
+# by Go's expected answers (about 9 minutes on 2 cores): `just goker --ci` for a small strict
 # subset, `just goker --list` for the cases, `just goker etcd Cockroach1055` for some.
 goker *ARGS:
     cargo run --release -p leakbench -- goker {{ARGS}}

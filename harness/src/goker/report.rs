@@ -143,7 +143,7 @@ fn describe_mode(m: Mode, s: &ModeSettings) -> String {
             s.onset_s, s.duration_s, s.interval_s
         ),
         Mode::Service => format!(
-            "service mode: the case starts {:.0} s after start-up and again at {} runs per second, {} runs in all, watched for {:.0} s (a sample every {} s)",
+            "service mode: the case starts {:.0} s after start-up and again at {} run/s, {} runs in all, watched for {:.0} s (a sample every {} s)",
             s.onset_s, s.rate, s.runs, s.duration_s, s.interval_s
         ),
     }
