@@ -7,7 +7,7 @@
 //	    the main package that registers it, strict or flaky, the expected leak regexes, and
 //	    whether it can be started again and again in one process (see analyze.go).
 //	goker wrap -goroot GOROOT -fixtures DIR -out DIR
-//	    writes a Go module into -out whose cmd/goker-top and cmd/goker-kernels are the two
+//	    prints the same, and writes a Go module into -out whose cmd/goker-top and cmd/goker-kernels are the two
 //	    main packages of $GOROOT/src/runtime/testdata/testgoroutineleakprofile, copied with
 //	    their main renamed, plus a wrapper main that follows leakbench's fixture contract
 //	    (docs/fixture-contract.md) through the kit of the -fixtures module (see wrap.go).
@@ -51,11 +51,6 @@ func main() {
 	}
 	switch cmd {
 	case "discover":
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(d); err != nil {
-			fatal(1, err.Error())
-		}
 	case "wrap":
 		if *fixtures == "" || *out == "" {
 			fatal(1, "wrap needs -fixtures and -out")
@@ -65,6 +60,11 @@ func main() {
 		}
 	default:
 		usage()
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		fatal(1, err.Error())
 	}
 }
 
