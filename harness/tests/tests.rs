@@ -8,6 +8,7 @@ mod conventions;
 mod detectors_on_traces;
 mod faults;
 mod go_matrix;
+mod goker;
 mod goleak;
 mod orphans;
 mod regress;

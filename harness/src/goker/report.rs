@@ -1,0 +1,542 @@
+//! The GoKer section: a Markdown report of the judgements and figures ([`markdown`]), the
+//! judgements as CSV ([`csv`]) and the figures as JSON, written into the GoKer output directory
+//! by [`write`].
+//!
+//! Owns these formats. Must not judge or add up (it takes [`Judgement`]s and [`Row`]s).
+
+use crate::fsio;
+use crate::goker::cases::{Case, Discovery, Kind};
+use crate::goker::judge::{Judgement, Verdict};
+use crate::goker::plan::{Mode, ModeSettings, Options};
+use crate::goker::reference::{self, SetDifference};
+use crate::goker::tally::{Row, Scope};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Everything the section reports.
+pub struct Report<'a> {
+    pub discovery: &'a Discovery,
+    /// The cases run.
+    pub cases: &'a [&'a Case],
+    pub options: &'a Options,
+    pub judgements: &'a [Judgement],
+    pub rows: &'a [Row],
+    /// Case → why it did not run in service mode.
+    pub not_repeatable: &'a [(String, String)],
+    /// Detectors, in report order.
+    pub detectors: &'a [String],
+    /// Repetitions recorded and the wall time they took, seconds (unknown for a run that
+    /// was interrupted and judged later).
+    pub reps: usize,
+    pub elapsed_s: Option<f64>,
+    pub jobs: usize,
+}
+
+/// The files [`write`] produces.
+pub const SCORES_CSV: &str = "goker-scores.csv";
+pub const SUMMARY_JSON: &str = "goker-summary.json";
+pub const REPORT_MD: &str = "goker.md";
+
+/// Writes the CSV, the JSON summary and the Markdown report into `out`.
+pub fn write(out: &Path, r: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    let files = [
+        (out.join(SCORES_CSV), csv(r.judgements)?),
+        (out.join(SUMMARY_JSON), summary_json(r)?),
+        (out.join(REPORT_MD), markdown(r).into_bytes()),
+    ];
+    let mut written = Vec::new();
+    for (p, bytes) in files {
+        fsio::write_atomic(&p, &bytes)?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+/// One row per case × mode × repetition × detector.
+pub fn csv(js: &[Judgement]) -> anyhow::Result<Vec<u8>> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "case",
+        "project",
+        "kind",
+        "mode",
+        "rep",
+        "detector",
+        "verdict",
+        "onset_s",
+        "alarm_s",
+        "latency_s",
+        "localized",
+        "matched",
+        "blamed",
+        "note",
+    ])?;
+    let num = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_default();
+    for j in js {
+        w.write_record([
+            j.case.as_str(),
+            &j.project,
+            j.kind.as_str(),
+            j.mode.as_str(),
+            &j.rep.to_string(),
+            &j.detector,
+            j.verdict.as_str(),
+            &num(j.onset_s),
+            &num(j.alarm_s),
+            &num(j.latency_s),
+            &j.localized.map(|b| b.to_string()).unwrap_or_default(),
+            j.matched.as_deref().unwrap_or(""),
+            &j.blamed.join("; "),
+            &j.note,
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    go_version: &'a str,
+    options: &'a Options,
+    repetitions: usize,
+    elapsed_s: Option<f64>,
+    jobs: usize,
+    not_repeatable: BTreeMap<&'a str, &'a str>,
+    rows: &'a [Row],
+}
+
+fn summary_json(r: &Report) -> anyhow::Result<Vec<u8>> {
+    Ok(serde_json::to_vec_pretty(&SummaryJson {
+        go_version: &r.discovery.go_version,
+        options: r.options,
+        repetitions: r.reps,
+        elapsed_s: r.elapsed_s,
+        jobs: r.jobs,
+        not_repeatable: r
+            .not_repeatable
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect(),
+        rows: r.rows,
+    })?)
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.1} s")).unwrap_or_else(|| "–".into())
+}
+
+/// Escapes a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn describe_mode(m: Mode, s: &ModeSettings) -> String {
+    match m {
+        Mode::Test => format!(
+            "test mode: the case runs once, {:.0} s after start-up, and is watched for {:.0} s in all (a sample every {} s)",
+            s.onset_s, s.duration_s, s.interval_s
+        ),
+        Mode::Service => format!(
+            "service mode: the case starts {:.0} s after start-up and again at {} run/s, {} runs in all, watched for {:.0} s (a sample every {} s)",
+            s.onset_s, s.rate, s.runs, s.duration_s, s.interval_s
+        ),
+    }
+}
+
+/// The report (see the module doc).
+pub fn markdown(r: &Report) -> String {
+    let d = r.discovery;
+    let mut o = String::new();
+    let count = |k: Kind| r.cases.iter().filter(|c| c.kind() == k).count();
+    let kernels: Vec<&&Case> = r.cases.iter().filter(|c| c.kernel.is_some()).collect();
+    let mut projects: Vec<&str> = kernels.iter().map(|c| c.project.as_str()).collect();
+    projects.sort();
+    projects.dedup();
+    let _ = writeln!(o, "# GoKer: Go's own goroutine leak tests\n");
+    let _ = writeln!(
+        o,
+        "Cases and expected leaks read at run time from `{}` and `{}` ({}). {} cases run: {} strict \
+         (of which {} must report no leak), {} flaky; {} are GoKer kernels (real blocking bugs from \
+         GoBench, {} projects: {}).\n",
+        d.test_file,
+        d.programs,
+        d.go_version,
+        r.cases.len(),
+        count(Kind::Strict) + count(Kind::NoLeak),
+        count(Kind::NoLeak),
+        count(Kind::Flaky),
+        kernels.len(),
+        projects.len(),
+        projects.join(", ")
+    );
+    for m in &r.options.modes {
+        let _ = writeln!(o, "- {};", describe_mode(*m, &r.options.settings(*m)));
+    }
+    let _ = writeln!(
+        o,
+        "- strict and no-leak cases {} repetitions, flaky ones {}; {} repetitions recorded {}, {} at once.\n",
+        r.options.strict_reps,
+        r.options.flaky_reps,
+        r.reps,
+        r.elapsed_s
+            .map_or("(time not recorded)".into(), |s| format!("in {s:.0} s from the wrap to the last repetition")),
+        r.jobs
+    );
+    let _ = writeln!(
+        o,
+        "A detection is right when a goroutine it blames matches one of the case's expected regexes \
+         (over `<function>(<args>) [<wait reason>]`, as Go's test reads its profile; strict or flaky \
+         list); an alarm that blames only other goroutines, an alarm before the case started and \
+         any alarm on a no-leak case are false alarms. Detectors that watch a count blame no \
+         goroutine: their alarms after the start of a leaking case count as hits. **Case recall** \
+         counts a case caught if any repetition caught it (as GoBench counts a bug found); \
+         **rep. recall** is over the repetitions of strict cases; **precision** is over all alarms.\n"
+    );
+
+    // Beside the published figures.
+    let get = |det: &str, mode: Mode, scope: &Scope| {
+        r.rows
+            .iter()
+            .find(|x| x.detector == det && x.mode == mode && &x.scope == scope)
+    };
+    let _ = writeln!(o, "## Beside the published figures\n");
+    let _ = writeln!(
+        o,
+        "| detector | published | ours: GoKer kernels caught, test mode | precision | ours: service mode | precision |"
+    );
+    let gobench = reference::GOBENCH_GOKER_BLOCKING.len();
+    let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- |");
+    for p in reference::PUBLISHED {
+        let published = format!(
+            "{}: recall {}{} ({})",
+            p.what,
+            pct(Some(p.recall)),
+            p.precision
+                .map(|x| format!(", precision {}", pct(Some(x))))
+                .unwrap_or_default(),
+            p.source
+        );
+        let ours = |m: Mode| match get(p.detector, m, &Scope::Kernels) {
+            Some(x) => (
+                format!(
+                    "{}/{} judged ({}); {}/{gobench} of GoBench's ({})",
+                    x.figures.caught_cases,
+                    x.figures.leaking_cases,
+                    pct(x.figures.case_recall()),
+                    x.figures.caught_cases,
+                    pct(Some(x.figures.caught_cases as f64 / gobench as f64))
+                ),
+                pct(x.figures.precision()),
+            ),
+            None => ("not run".into(), "–".into()),
+        };
+        let (t, tp) = ours(Mode::Test);
+        let (s, sp) = ours(Mode::Service);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {t} | {tp} | {s} | {sp} |",
+            p.detector,
+            cell(&published)
+        );
+    }
+    let diff = reference::compare(d);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "\"Judged\": kernels with at least one repetition where the detector had its data after \
+         the case started; \"of GoBench's\": over all {gobench} of GoBench's bugs, those not run or \
+         not judged counted as not found, as GoBench counts.\n"
+    );
+    let _ = writeln!(o, "{}\n", set_difference(&diff));
+
+    // Every goroutine detector, overall.
+    let _ = writeln!(o, "## Every goroutine detector, all cases\n");
+    let _ = writeln!(
+        o,
+        "| detector | mode | case recall | rep. recall (strict) | precision | hits | false alarms | alarms on no-leak cases | not judged | median latency |"
+    );
+    let _ = writeln!(
+        o,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for det in r.detectors {
+        for m in &r.options.modes {
+            if let Some(x) = get(det, *m, &Scope::All) {
+                let f = &x.figures;
+                let _ = writeln!(
+                    o,
+                    "| {det} | {m} | {}/{} ({}) | {}/{} ({}) | {} | {} | {} | {}/{} | {} | {} |",
+                    f.caught_cases,
+                    f.leaking_cases,
+                    pct(f.case_recall()),
+                    f.strict_hits,
+                    f.strict_reps,
+                    pct(f.rep_recall()),
+                    pct(f.precision()),
+                    f.hits,
+                    f.false_alarms,
+                    f.no_leak_alarms,
+                    f.no_leak_reps,
+                    f.not_judged,
+                    secs(f.median_latency_s)
+                );
+            }
+        }
+    }
+    let _ = writeln!(o);
+
+    // Per project.
+    let mut all_projects: Vec<&str> = r.cases.iter().map(|c| c.project.as_str()).collect();
+    all_projects.sort();
+    all_projects.dedup();
+    for m in &r.options.modes {
+        let _ = writeln!(
+            o,
+            "## Per project, {m} mode (case recall · precision · median latency)\n"
+        );
+        let _ = writeln!(o, "| project | {} |", r.detectors.join(" | "));
+        let _ = writeln!(o, "| --- |{}", " --- |".repeat(r.detectors.len()));
+        for p in &all_projects {
+            let cells: Vec<String> = r
+                .detectors
+                .iter()
+                .map(|det| match get(det, *m, &Scope::Project(p.to_string())) {
+                    Some(x) if x.figures.leaking_cases + x.figures.no_leak_reps > 0 => format!(
+                        "{}/{} · {} · {}",
+                        x.figures.caught_cases,
+                        x.figures.leaking_cases,
+                        pct(x.figures.precision()),
+                        secs(x.figures.median_latency_s)
+                    ),
+                    _ => "–".into(),
+                })
+                .collect();
+            let _ = writeln!(o, "| {p} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(o);
+    }
+
+    if !r.not_repeatable.is_empty() {
+        let _ = writeln!(o, "## Not run in service mode\n");
+        for (c, why) in r.not_repeatable {
+            let _ = writeln!(o, "- {c}: {why}.");
+        }
+        let _ = writeln!(o);
+    }
+
+    let not_judged = not_judged(r.judgements);
+    if !not_judged.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Not judged\n\nRepetitions where a detector never got its data after the case started (the \
+             case kept the program too busy to answer the probe in time), or that left no usable trace:\n"
+        );
+        for line in not_judged {
+            let _ = writeln!(o, "- {line}");
+        }
+        let _ = writeln!(o);
+    }
+
+    // Per case.
+    let _ = writeln!(
+        o,
+        "## Per case\n\nEach cell: hits / repetitions judged, test mode (T) and service mode (S); ✗N marks N false alarms.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| case | project | kind | expected leaks | {} |",
+        r.detectors.join(" | ")
+    );
+    let _ = writeln!(
+        o,
+        "| --- | --- | --- | --- |{}",
+        " --- |".repeat(r.detectors.len())
+    );
+    let mut by_cell: BTreeMap<(&str, &str, Mode), Vec<&Judgement>> = BTreeMap::new();
+    for j in r.judgements {
+        by_cell
+            .entry((j.case.as_str(), j.detector.as_str(), j.mode))
+            .or_default()
+            .push(j);
+    }
+    for c in r.cases {
+        let leaks: Vec<String> = c
+            .expected
+            .iter()
+            .map(|x| format!("`{x}`"))
+            .chain(c.flaky_leaks.iter().map(|x| format!("`{x}` (flaky)")))
+            .collect();
+        let cells: Vec<String> = r
+            .detectors
+            .iter()
+            .map(|det| {
+                let parts: Vec<String> = r
+                    .options
+                    .modes
+                    .iter()
+                    .filter_map(|m| {
+                        let js = by_cell.get(&(c.name.as_str(), det.as_str(), *m))?;
+                        let judged = js
+                            .iter()
+                            .filter(|j| j.verdict != Verdict::NotJudged)
+                            .count();
+                        let hits = js.iter().filter(|j| j.verdict == Verdict::Hit).count();
+                        let fa = js
+                            .iter()
+                            .filter(|j| j.verdict == Verdict::FalseAlarm)
+                            .count();
+                        let tag = if *m == Mode::Test { "T" } else { "S" };
+                        Some(format!(
+                            "{tag} {hits}/{judged}{}",
+                            if fa > 0 {
+                                format!(" ✗{fa}")
+                            } else {
+                                String::new()
+                            }
+                        ))
+                    })
+                    .collect();
+                if parts.is_empty() {
+                    "–".into()
+                } else {
+                    parts.join(" · ")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            c.name,
+            c.kernel.as_deref().unwrap_or(&c.project),
+            c.kind(),
+            cell(&if leaks.is_empty() {
+                "none".to_string()
+            } else {
+                leaks.join("<br>")
+            }),
+            cells.join(" | ")
+        );
+    }
+    o
+}
+
+/// One line per case × mode with repetitions not judged: how many, by which detectors.
+fn not_judged(js: &[Judgement]) -> Vec<String> {
+    let mut by: BTreeMap<(&str, Mode), BTreeMap<&str, usize>> = BTreeMap::new();
+    for j in js.iter().filter(|j| j.verdict == Verdict::NotJudged) {
+        *by.entry((j.case.as_str(), j.mode))
+            .or_default()
+            .entry(j.detector.as_str())
+            .or_default() += 1;
+    }
+    by.into_iter()
+        .map(|((case, mode), dets)| {
+            let parts: Vec<String> = dets.iter().map(|(d, n)| format!("{d} {n}")).collect();
+            format!("{case}, {mode} mode: {}", parts.join(", "))
+        })
+        .collect()
+}
+
+/// Where Go's set differs from GoBench's, in a paragraph.
+pub fn set_difference(s: &SetDifference) -> String {
+    let mut o = format!(
+        "Our set beside GoBench's: GoBench lists {} GoKer blocking bugs ({}); Go ships and tests {} of them.",
+        reference::GOBENCH_GOKER_BLOCKING.len(),
+        reference::GOBENCH_LIST_SOURCE,
+        s.present.len()
+    );
+    if !s.untested.is_empty() {
+        let _ = write!(
+            o,
+            " Shipped but not in Go's test, so without an expected answer and not run here: {}.",
+            s.untested.join(", ")
+        );
+    }
+    if !s.absent.is_empty() {
+        let _ = write!(o, " Not shipped with Go: {}.", s.absent.join(", "));
+    }
+    let _ = write!(
+        o,
+        " GoBench's figure counts all {} bugs; ours count the kernels run.",
+        reference::GOBENCH_GOKER_BLOCKING.len()
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goker::plan::tests::{case, discovery};
+    use crate::goker::plan::{SERVICE, TEST};
+    use crate::goker::tally::{self, tests::j};
+
+    #[test]
+    fn report_has_the_published_figures_the_difference_and_every_case() {
+        let a = case("Acme1", "acme", Kind::Strict, true);
+        let mut g = case("NoLeakGlobal", "micro", Kind::NoLeak, false);
+        g.kernel = None;
+        let d = discovery(vec![a.clone(), g.clone()]);
+        let cases = vec![&d.cases[0], &d.cases[1]];
+        let mut js = vec![
+            j("Acme1", Kind::Strict, 0, Verdict::Hit, Some(1.5)),
+            j("NoLeakGlobal", Kind::NoLeak, 0, Verdict::FalseAlarm, None),
+        ];
+        for x in &mut js {
+            x.detector = "goroutineleak-profile".into();
+        }
+        let kernels = ["Acme1".to_string()].into();
+        let rows = tally::summarize(&js, &kernels);
+        let opts = Options {
+            modes: vec![Mode::Test],
+            strict_reps: 3,
+            flaky_reps: 5,
+            test: TEST,
+            service: SERVICE,
+        };
+        let dets = vec!["goroutineleak-profile".to_string()];
+        let nr = vec![("NoLeakGlobal".to_string(), "reads ch".to_string())];
+        let r = Report {
+            discovery: &d,
+            cases: &cases,
+            options: &opts,
+            judgements: &js,
+            rows: &rows,
+            not_repeatable: &nr,
+            detectors: &dets,
+            reps: 2,
+            elapsed_s: Some(12.0),
+            jobs: 4,
+        };
+        let md = markdown(&r);
+        assert!(md.contains("| goroutineleak-profile | about 94%"), "{md}");
+        assert!(
+            md.contains("| 1/1 judged (100.0%); 1/68 of GoBench's (1.5%) | 100.0% | not run |"),
+            "{md}"
+        );
+        assert!(md.contains("Go ships and tests 0 of them"), "{md}");
+        assert!(
+            md.contains(
+                "| Acme1 | acme_1 | strict | `Acme1\\.func1\\(.* \\[chan send\\]` | T 1/1 |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| NoLeakGlobal | micro | no-leak | none | T 0/1 ✗1 |"),
+            "{md}"
+        );
+        assert!(md.contains("- NoLeakGlobal: reads ch."), "{md}");
+        let csv = String::from_utf8(csv(&js).unwrap()).unwrap();
+        assert_eq!(csv.lines().count(), 3);
+        assert!(csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("Acme1,acme,strict,test,0,goroutineleak-profile,hit,1.000,2.500,1.500"));
+    }
+}
