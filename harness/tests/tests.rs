@@ -5,6 +5,7 @@ mod bad_input;
 mod classes;
 mod conventions;
 mod detectors_on_traces;
+mod external_detectors;
 mod faults;
 mod go_matrix;
 mod orphans;

@@ -1,14 +1,18 @@
 //! Replay: score recorded traces. [`score_traces`] is the pure core (traces + detectors →
 //! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
-//! regression gates and shard merges; [`replay_run`] loads a run directory, scores it with
-//! every registered detector and writes `scores.csv`, `summary.json`, `summary.md` and the
-//! threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`]) into it.
+//! regression gates and shard merges; [`score_set`] is the same with external detectors too;
+//! [`replay_run`] loads a run directory, scores it with every registered detector and writes
+//! `scores.csv`, `summary.json`, `summary.md` and the threshold sweep's `sweep.csv`
+//! ([`crate::evaluate::sweep`], built-in detectors only) into it.
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
-//! warm-up, exactly as during a live run. Deterministic: same traces, same bytes.
+//! warm-up, exactly as during a live run; external ones through
+//! [`crate::evaluate::detect::external`], which shows them the same samples. Deterministic:
+//! same traces, same bytes (for an external detector: as deterministic as the program).
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
-use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
+use crate::evaluate::detect::external::{self, Verdict};
+use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params, Watched};
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
@@ -28,6 +32,8 @@ pub struct ReplaySummary {
     pub rows: usize,
     /// Rows that could not be judged (see [`score::Outcome::Na`]).
     pub na: usize,
+    /// Detectors scored, built-in and external.
+    pub detectors: usize,
     /// The files written.
     pub written: Vec<PathBuf>,
     /// The aggregates written to `summary.json`, for a caller that shows them.
@@ -37,21 +43,69 @@ pub struct ReplaySummary {
 /// Runs every detector in `specs` (made with `params`) over every trace and scores the first
 /// alarms. Rows are sorted by scenario, detector, repetition.
 pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -> Vec<ScoreRow> {
-    let mut rows = Vec::with_capacity(traces.len() * specs.len());
+    score_with(traces, specs, &[], params)
+}
+
+/// [`score_traces`] with every detector of `set`: the external ones run as processes over the
+/// traces that can be scored, and their rows judged like the built-in ones'. A detector's
+/// fault on a trace makes its row NA with the fault as the note.
+pub fn score_set(traces: &[Trace], set: &DetectorSet, params: &Params) -> Vec<ScoreRow> {
+    score_with(traces, &set.builtin, &set.external, params)
+}
+
+fn score_with(
+    traces: &[Trace],
+    specs: &[DetectorSpec],
+    externals: &[external::External],
+    params: &Params,
+) -> Vec<ScoreRow> {
+    let mut rows = Vec::with_capacity(traces.len() * (specs.len() + externals.len()));
+    let scorable: Vec<&Trace> = traces
+        .iter()
+        .filter(|t| score::unscorable(t).is_none())
+        .collect();
+    let mut verdicts = external::first_alarms(externals, &scorable).into_iter();
     for t in traces {
         let scorable = score::unscorable(t).is_none();
         let twins = oracle::twins_of(t, traces);
         let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
+        let mut bound = |watches: Watched| {
+            *oracle_s.entry(watches).or_insert_with(|| {
+                (scorable && t.meta.scenario.truth.leaking)
+                    .then(|| oracle::bound(watches, t, &twins).map(|b| b.delay_s))
+                    .flatten()
+            })
+        };
         for spec in specs {
             let alarm = scorable
                 .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
-            let bound = *oracle_s.entry(spec.watches).or_insert_with(|| {
-                (scorable && t.meta.scenario.truth.leaking)
-                    .then(|| oracle::bound(spec.watches, t, &twins).map(|b| b.delay_s))
-                    .flatten()
+            rows.push(score::score_row(
+                t,
+                spec.name,
+                alarm.as_ref(),
+                bound(spec.watches),
+            ));
+        }
+        let judged: Vec<Verdict> = if scorable {
+            verdicts.next().expect("a verdict per scorable trace")
+        } else {
+            Vec::new()
+        };
+        for (i, ext) in externals.iter().enumerate() {
+            rows.push(match judged.get(i) {
+                Some(Err(fault)) => {
+                    let mut row = score::score_row(t, &ext.name, None, None);
+                    row.outcome = score::Outcome::Na;
+                    row.note = format!("detector fault: {fault}");
+                    row
+                }
+                Some(Ok(alarm)) => {
+                    score::score_row(t, &ext.name, alarm.as_ref(), bound(ext.watches))
+                }
+                // Not run: the trace cannot be scored, and the row says why.
+                None => score::score_row(t, &ext.name, None, None),
             });
-            rows.push(score::score_row(t, spec.name, alarm.as_ref(), bound));
         }
     }
     score::sort_rows(&mut rows);
@@ -61,11 +115,12 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
 /// Loads every repetition under `run_dir/traces`, scores it with every registered detector at
 /// default parameters, and writes the outputs into `run_dir`.
 pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
-    replay_run_with(run_dir, detect::registry())
+    replay_run_with(run_dir, &DetectorSet::registry())
 }
 
-/// [`replay_run`] with a chosen set of detectors.
-pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
+/// [`replay_run`] with a chosen set of detectors (external ones too; the sweep covers the
+/// built-in ones).
+pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<ReplaySummary> {
     let traces = trace::load_run(run_dir).with_context(|| {
         format!(
             "could not load the traces of run directory '{}'",
@@ -78,20 +133,21 @@ pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result
             run_dir.join("traces").display()
         );
     }
-    let rows = score_traces(&traces, specs, &Params::default());
+    let rows = score_set(&traces, set, &Params::default());
     let summary = score::summarize(&rows);
     let mut written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
     let sweep_csv = run_dir.join(sweep::SWEEP_CSV);
     fsio::write_atomic(
         &sweep_csv,
-        &sweep::to_csv(&sweep::sweep(&traces, specs, &sweep::SCALES)),
+        &sweep::to_csv(&sweep::sweep(&traces, &set.builtin, &sweep::SCALES)),
     )?;
     written.push(sweep_csv);
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),
         na: summary.na,
+        detectors: set.len(),
         written,
         summary,
     })
