@@ -210,7 +210,7 @@ pub fn detector_set(names: &[String], file: Option<&Path>) -> anyhow::Result<Det
         Some(f) => DetectorSet::with_file(f).context("--detectors-file")?,
         None => DetectorSet::registry(),
     };
-    Ok(all.select(names).context("--detectors")?)
+    all.select(names).context("--detectors")
 }
 
 /// What `run-all` did.

@@ -268,6 +268,38 @@ mod tests {
     }
 
     #[test]
+    fn an_external_fault_is_na_with_its_reason_and_unusable_traces_are_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        write_rep(dir.path(), "leak", true, false, 0);
+        write_rep(dir.path(), "leak-fixed", false, true, 0);
+        let mut traces = trace::load_run(dir.path()).unwrap();
+        traces[1].end = None;
+        let builtin = vec![*detect::by_name("stack-growth").unwrap()];
+        let set = DetectorSet {
+            builtin: builtin.clone(),
+            // Exits at once, without answering.
+            external: vec![external::External::for_test("/bin/true", &[], 5.0)],
+        };
+        let rows = score_set(&traces, &set, &Params::default());
+        assert_eq!(rows.len(), 4);
+        let quits: Vec<&ScoreRow> = rows.iter().filter(|r| r.detector == "t").collect();
+        assert_eq!(quits[0].scenario, "leak");
+        assert_eq!(quits[0].outcome, Outcome::Na);
+        assert!(
+            quits[0]
+                .note
+                .starts_with("detector fault: exited early (exit status 0) after answering 0"),
+            "{}",
+            quits[0].note
+        );
+        // An unfinished repetition is NA for its own reason, and nothing was started for it.
+        assert_eq!(quits[1].outcome, Outcome::Na);
+        assert_eq!(quits[1].note, "repetition unfinished (no end.json)");
+        let others: Vec<ScoreRow> = rows.iter().filter(|r| r.detector != "t").cloned().collect();
+        assert_eq!(others, score_traces(&traces, &builtin, &Params::default()));
+    }
+
+    #[test]
     fn an_empty_run_directory_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let e = replay_run(dir.path()).unwrap_err();

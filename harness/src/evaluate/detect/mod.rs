@@ -498,6 +498,19 @@ mod tests {
     }
 
     #[test]
+    fn a_detector_set_selects_by_name_among_built_in_and_external_ones() {
+        let mut set = DetectorSet::registry();
+        set.external
+            .push(external::External::for_test("/bin/true", &[], 1.0));
+        assert_eq!(set.len(), registry().len() + 1);
+        let picked = set.select(&["t".into(), "c-gap".into()]).unwrap();
+        assert_eq!(picked.names().collect::<Vec<_>>(), vec!["c-gap", "t"]);
+        assert_eq!(set.select(&[]).unwrap().len(), set.len());
+        let e = set.select(&["nope".into()]).unwrap_err().to_string();
+        assert!(e.contains("`nope`") && e.ends_with(", t)"), "{e}");
+    }
+
+    #[test]
     fn feeder_skips_warmup_and_non_increasing_times_and_keeps_the_first_alarm() {
         struct Every;
         impl Detector for Every {

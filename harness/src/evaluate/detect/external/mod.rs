@@ -67,6 +67,27 @@ pub struct External {
     pub declared_in: PathBuf,
 }
 
+impl External {
+    /// A detector running `program args` with a per-sample limit of `sample_s`, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(program: &str, args: &[&str], sample_s: f64) -> External {
+        External {
+            name: "t".into(),
+            watches: Watched::Goroutines,
+            threshold: String::new(),
+            window_s: None,
+            program: PathBuf::from(program),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: BTreeMap::new(),
+            limits: Limits {
+                sample: Duration::from_secs_f64(sample_s),
+                trace: Duration::from_secs(30),
+            },
+            declared_in: PathBuf::from("t.toml"),
+        }
+    }
+}
+
 /// How long a detector may take.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {

@@ -461,27 +461,11 @@ fn tail_lines(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::detect::external::Limits;
-    use crate::evaluate::detect::Watched;
-    use std::path::PathBuf;
 
     /// A detector made of a standard tool (no interpreter, no shell): what each does wrong
     /// is what the protocol must survive.
     fn tool(program: &str, args: &[&str], sample_s: f64) -> External {
-        External {
-            name: "t".into(),
-            watches: Watched::Goroutines,
-            threshold: String::new(),
-            window_s: None,
-            program: PathBuf::from(program),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            env: Default::default(),
-            limits: Limits {
-                sample: Duration::from_secs_f64(sample_s),
-                trace: Duration::from_secs(30),
-            },
-            declared_in: PathBuf::from("t.toml"),
-        }
+        External::for_test(program, args, sample_s)
     }
 
     fn samples(n: usize) -> Vec<Sample> {
