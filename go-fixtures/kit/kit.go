@@ -5,11 +5,11 @@
 //   - the common flags (-onset, -rate, -max-units, -duration, -seed, -fixed) and the workload
 //     flags (-ops-rate, -workers);
 //   - the HTTP server on LEAKBENCH_LISTEN (loopback only) with net/http/pprof and the
-//     /leakbench/metrics, /leakbench/truth and /leakbench/work endpoints;
+//     /leakbench/metrics, /leakbench/truth, /leakbench/work and /leakbench/goleak endpoints;
 //   - the readiness line `LEAKBENCH READY <addr>` on stdout;
 //   - exiting on SIGTERM/SIGINT, when the parent dies and after -duration;
 //   - the ground truth (onset on CLOCK_MONOTONIC, leaked units, site), which the fixture
-//     reports through Leaked, SetUnits and MarkOnset at the moment units are created;
+//     reports through Leaked, SetUnits, UnitsFrom and MarkOnset at the moment units are created;
 //   - the steady background workload ("requests") whose throughput measures sampling overhead;
 //   - the leak driver (Drive), which paces the leak at -rate after -onset, bounded by -max-units.
 package kit
@@ -52,8 +52,9 @@ type Kit struct {
 	site  string
 	start time.Time
 
-	onsetNs atomic.Int64 // CLOCK_MONOTONIC ns of the first leaked unit; 0 = not yet
-	units   atomic.Int64
+	onsetNs   atomic.Int64 // CLOCK_MONOTONIC ns of the first leaked unit; 0 = not yet
+	units     atomic.Int64
+	unitsFrom atomic.Pointer[func() int] // set by UnitsFrom; then it gives the units
 
 	ops    atomic.Uint64
 	counts []atomic.Uint64 // len(bounds)+1
@@ -124,7 +125,21 @@ func Main(site string, run func(k *Kit)) {
 	for i := 0; i < k.Workers; i++ {
 		go k.worker(i)
 	}
-	go run(k)
+	waitExit := k.watchExit()
+	// The fixture's goroutine exists before goleak's snapshot and starts its leak logic after:
+	// it runs for the whole life of a fixture (a leak driver, its twin too) as main does, so
+	// it is not a leak, but anything it starts may be.
+	start := make(chan struct{})
+	go func() {
+		<-start
+		run(k)
+	}()
+	// goleak's snapshot: the server, the workers, the exit watcher and the idle fixture
+	// goroutine are running, the fixture's leak logic is not, so goleak reports only
+	// goroutines the fixture starts and never ends (and in a twin, nothing). Registered
+	// before the readiness line, so no probe finds it missing.
+	mux.HandleFunc("/leakbench/goleak", GoleakHandler())
+	close(start)
 
 	// The listener is bound and the server goroutine started: connections queue in the
 	// kernel backlog until Serve accepts them, so the fixture is ready.
@@ -133,7 +148,7 @@ func Main(site string, run func(k *Kit)) {
 	// The main goroutine waits for the end here. (Not in `select {}`: a goroutine blocked on
 	// nothing is exactly what the goroutineleak profile reports, so it would show in every
 	// fixture's profile as a false leak.)
-	k.watchExit()
+	waitExit()
 }
 
 func fail(msg string) {
@@ -159,23 +174,27 @@ func listen() (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// watchExit never returns: it ends the process on SIGTERM/SIGINT, when the parent changes (it died and we were
-// re-parented) and after -duration. os.Exit skips deferred work on purpose: nothing to flush.
-func (k *Kit) watchExit() {
+// watchExit starts watching for the end now (the signal handler is armed on return) and
+// returns the wait, which never returns: it ends the process on SIGTERM/SIGINT, when the
+// parent changes (it died and we were re-parented) and after -duration. os.Exit skips
+// deferred work on purpose: nothing to flush.
+func (k *Kit) watchExit() (wait func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	ppid := os.Getppid()
 	tick := time.NewTicker(250 * time.Millisecond)
 	deadline := time.After(k.Duration)
-	for {
-		select {
-		case <-sig:
-			os.Exit(0)
-		case <-deadline:
-			os.Exit(0)
-		case <-tick.C:
-			if os.Getppid() != ppid {
+	return func() {
+		for {
+			select {
+			case <-sig:
 				os.Exit(0)
+			case <-deadline:
+				os.Exit(0)
+			case <-tick.C:
+				if os.Getppid() != ppid {
+					os.Exit(0)
+				}
 			}
 		}
 	}
@@ -213,8 +232,20 @@ func (k *Kit) SetUnits(n int) {
 	k.units.Store(int64(n))
 }
 
+// UnitsFrom makes f the source of the units, read each time the truth is asked for: for a
+// level that moves both ways and is cheaper to read than to track (a backlog). It does not
+// mark the onset (call MarkOnset when the first unit is created). Reading on demand needs no
+// reporting goroutine of the fixture's own, which goleak would report as a goroutine the
+// program started and never ended.
+func (k *Kit) UnitsFrom(f func() int) { k.unitsFrom.Store(&f) }
+
 // Units is the number of leaked units recorded so far.
-func (k *Kit) Units() int { return int(k.units.Load()) }
+func (k *Kit) Units() int {
+	if f := k.unitsFrom.Load(); f != nil {
+		return (*f)()
+	}
+	return int(k.units.Load())
+}
 
 type truth struct {
 	OnsetMonoNs *int64 `json:"onset_mono_ns"`
@@ -223,7 +254,7 @@ type truth struct {
 }
 
 func (k *Kit) serveTruth(w http.ResponseWriter, _ *http.Request) {
-	t := truth{Units: k.units.Load(), Site: k.site}
+	t := truth{Units: int64(k.Units()), Site: k.site}
 	if ns := k.onsetNs.Load(); ns != 0 {
 		t.OnsetMonoNs = &ns
 	}

@@ -17,9 +17,9 @@ const TRACES: &[&str] = &["goroutine-abandoned-sender", "map-unbounded-cache"];
 fn bench(c: &mut Criterion) {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/traces");
     for name in TRACES {
-        let dir = data.join(name);
-        let trace = leakbench::trace::load(&dir)
-            .unwrap_or_else(|e| panic!("could not load bench trace {}: {e}", dir.display()));
+        let rep = leakbench::run_dir::RepDir::at(data.join(name));
+        let trace = leakbench::trace::load(&rep)
+            .unwrap_or_else(|e| panic!("could not load bench trace {}: {e}", rep.path().display()));
         let samples = &trace.samples;
         let mut g = c.benchmark_group(format!("detect/{name}"));
         g.throughput(Throughput::Elements(samples.len() as u64));
@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
 
-        let text = std::fs::read_to_string(dir.join("trace.jsonl")).expect("trace.jsonl");
+        let text = std::fs::read_to_string(rep.trace_jsonl()).expect("trace.jsonl");
         let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
         let mut g = c.benchmark_group(format!("trace/{name}"));
         g.throughput(Throughput::Elements(lines.len() as u64));

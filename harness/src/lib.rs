@@ -5,13 +5,15 @@
 //!
 //! ```text
 //! scenario ──► record/ ──► run directory ──► evaluate/ ──► present/
-//!  (input)    build, launch,   (trace, sample,   detect, score,    export, plot,
-//!             probe, record    run.json, end)    oracle, replay,   report
-//!                                                regress
+//!  (input)    build, launch,   (run_dir: where;  detect, score,    export, plot,
+//!             probe, record    trace, sample:    oracle, replay,   report
+//!                              what)             regress
 //! ```
 //!
-//! - [`scenario`], [`sample`] and [`trace`] are the data that crosses the seams (what to run,
-//!   one sample, the files of a repetition); they sit at the top because every stage reads them.
+//! - [`scenario`], [`sample`], [`trace`] and [`run_dir`] are the data that crosses the seams
+//!   (what to run, one sample, what a repetition's files hold, and where every file of a run
+//!   lives, with `run.json` and the trace format version); they sit at the top because every
+//!   stage reads them.
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
@@ -34,6 +36,7 @@ pub mod merge;
 pub mod overhead;
 pub mod present;
 pub mod record;
+pub mod run_dir;
 pub mod sample;
 pub mod scenario;
 pub mod stats;

@@ -431,7 +431,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "{} chart files in {}",
                 report.charts.len(),
-                a.dir.join(leakbench::present::report::PLOTS_DIR).display()
+                leakbench::run_dir::RunDir::new(&a.dir)
+                    .plots_dir()
+                    .display()
             );
             eprintln!("report: {}", report.report_md.display());
             println!("{}", report.report_html.display());
@@ -455,7 +457,7 @@ fn print_scored(dir: &std::path::Path, r: &leakbench::evaluate::replay::ReplaySu
         r.detectors,
         r.rows,
         r.na,
-        dir.join("scores.csv").display()
+        leakbench::run_dir::RunDir::new(dir).scores_csv().display()
     );
 }
 

@@ -9,22 +9,21 @@
 //! run), and re-scores it with [`crate::evaluate::replay::replay_run`], so `scores.csv` covers every
 //! cell. Every refusal is one [`BadInput`] line naming the input, the key and the fix.
 //!
-//! Owns `merge.json` and the merge rules. Must not sample or score (replay does) and never
-//! modifies its inputs.
+//! Owns what `merge.json` says and the merge rules; every path, and the trace-format gate,
+//! come from [`crate::run_dir`]. Must not sample or score (replay does) and never modifies its
+//! inputs.
 
 use crate::bad_input::BadInput;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::fsio::{self, FsError};
-use crate::record::run::{self, RunInfo, Shard};
+use crate::record::run::{self, Shard};
+use crate::run_dir::{RepDir, RunDir, RunInfo, TRACE_FORMAT};
 use crate::scenario::Scenario;
-use crate::trace::{self, TRACE_FORMAT};
+use crate::trace::TraceError;
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// `merge.json`: where a merged run came from.
-pub const MERGE_JSON: &str = "merge.json";
 
 /// One input of a merge, as recorded in `merge.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -63,13 +62,18 @@ fn definition(s: &Scenario) -> Scenario {
 }
 
 /// Checks that `b` (from `b_dir`) can be merged with `a` (from `a_dir`).
-fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> anyhow::Result<()> {
+fn check_compatible(
+    a_dir: &RunDir,
+    a: &RunInfo,
+    b_dir: &RunDir,
+    b: &RunInfo,
+) -> anyhow::Result<()> {
     let fix = "merge only shards of one matrix: the same leakbench, Go, probes, repetitions and shard count";
     let differ = |key: &str, va: String, vb: String| {
         bad(format!(
             "merge: {}: key `{key}` is {vb} but {} has {va} (fix: {fix})",
-            b_dir.join("run.json").display(),
-            a_dir.display()
+            b_dir.run_json().display(),
+            a_dir.path().display()
         ))
     };
     if a.harness_version != b.harness_version {
@@ -111,9 +115,9 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> any
             if definition(sa) != definition(sb) {
                 return Err(bad(format!(
                     "merge: {}: key `scenario_defs` defines scenario `{}` differently from {} (fix: merge only shards of one matrix, recorded from the same scenario files)",
-                    b_dir.join("run.json").display(),
+                    b_dir.run_json().display(),
                     sb.name,
-                    a_dir.display()
+                    a_dir.path().display()
                 )));
             }
         }
@@ -121,34 +125,26 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> any
     Ok(())
 }
 
-/// A repetition directory of an input: `(scenario, rep-k)` by its place under `traces/`.
-fn cell_of(rep_dir: &Path) -> (String, String) {
-    let name = |p: Option<&Path>| {
-        p.and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    (name(rep_dir.parent()), name(Some(rep_dir)))
+/// A repetition of an input: `(scenario, rep-k)`, its place under `traces/`.
+fn cell_of(rep: &RepDir) -> (String, String) {
+    (rep.scenario(), rep.name())
 }
 
 /// Refuses a repetition whose trace format or versions differ from its run's.
-fn check_rep(rep_dir: &Path, info: &RunInfo) -> anyhow::Result<()> {
-    let p = rep_dir.join("meta.json");
-    let text = fsio::read_to_string(&p)?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        bad(format!(
-            "merge: {}: not a leakbench trace ({e}) (fix: merge only run directories written by `leakbench run`)",
-            p.display()
-        ))
-    })?;
+fn check_rep(rep: &RepDir, info: &RunInfo) -> anyhow::Result<()> {
+    let p = rep.meta_json();
     let fix = "re-record it with this leakbench, or merge only runs of one version";
-    let found = v.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
-    if found != u64::from(TRACE_FORMAT) {
-        return Err(bad(format!(
+    let v = rep.read_meta_json().map_err(|e| match e {
+        TraceError::Format { msg, .. } => bad(format!(
+            "merge: {}: not a leakbench trace ({msg}) (fix: merge only run directories written by `leakbench run`)",
+            p.display()
+        )),
+        TraceError::Version { found, .. } => bad(format!(
             "merge: {}: key `format` is trace format {found} but this leakbench reads format {TRACE_FORMAT} (fix: {fix})",
             p.display()
-        )));
-    }
+        )),
+        TraceError::Fs(e) => e.into(),
+    })?;
     for (key, want) in [
         ("go_version", &info.go_version),
         ("harness_version", &info.harness_version),
@@ -193,27 +189,22 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
             out.display()
         )));
     }
-    let mut infos = Vec::new();
+    let mut infos: Vec<(RunDir, RunInfo)> = Vec::new();
     for dir in inputs {
-        if !dir.join("run.json").is_file() {
-            return Err(bad(format!(
-                "merge: {}: no run.json there, not a run directory (fix: pass directories written by `leakbench run`)",
-                dir.display()
-            )));
-        }
-        let info = run::load_info(dir)?;
-        if let Some((d0, i0)) = infos.first().map(|(d, i): &(&PathBuf, RunInfo)| (*d, i)) {
-            check_compatible(d0, i0, dir, &info)?;
+        let dir = RunDir::open(dir).map_err(|e| bad(format!("merge: {e}")))?;
+        let info = dir.load_info().map_err(|e| bad(format!("merge: {e}")))?;
+        if let Some((d0, i0)) = infos.first() {
+            check_compatible(d0, i0, &dir, &info)?;
         }
         infos.push((dir, info));
     }
 
     // Every cell once.
     let mut owner: BTreeMap<(String, String), &Path> = BTreeMap::new();
-    let mut plan: Vec<(PathBuf, (String, String))> = Vec::new();
+    let mut plan: Vec<RepDir> = Vec::new();
     let mut per_input = vec![0usize; inputs.len()];
     for (k, (dir, info)) in infos.iter().enumerate() {
-        for rep in trace::list_reps(dir)? {
+        for rep in dir.reps()? {
             check_rep(&rep, info)?;
             let cell = cell_of(&rep);
             if let Some(first) = owner.get(&cell) {
@@ -222,11 +213,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
                     cell.0,
                     cell.1,
                     first.display(),
-                    dir.display()
+                    dir.path().display()
                 )));
             }
-            owner.insert(cell.clone(), dir.as_path());
-            plan.push((rep, cell));
+            owner.insert(cell, dir.path());
+            plan.push(rep);
             per_input[k] += 1;
         }
     }
@@ -240,11 +231,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
         .prefix(".leakbench-merge-")
         .tempdir_in(parent)
         .map_err(|e| FsError::new("could not create a staging directory in", parent, e))?;
-    for (rep, (scenario, rep_name)) in &plan {
-        copy_dir_files(
-            rep,
-            &staging.path().join("traces").join(scenario).join(rep_name),
-        )?;
+    let staged_run = RunDir::new(staging.path());
+    for rep in &plan {
+        copy_dir_files(rep.path(), rep.in_run(&staged_run).path())?;
     }
 
     let first = &infos[0].1;
@@ -282,21 +271,18 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
         .iter()
         .zip(&per_input)
         .map(|((dir, info), cells)| MergedInput {
-            dir: dir.to_path_buf(),
+            dir: dir.path().to_path_buf(),
             shard: info.shard,
             machine: info.machine.clone(),
             started: info.started.clone(),
             cells: *cells,
         })
         .collect();
-    fsio::write_atomic(
-        &staging.path().join("run.json"),
-        &serde_json::to_vec_pretty(&merged)?,
-    )?;
+    staged_run.save_info(&merged)?;
     let mut merge_json =
         serde_json::to_vec_pretty(&serde_json::json!({ "inputs": merged_inputs }))?;
     merge_json.push(b'\n');
-    fsio::write_atomic(&staging.path().join(MERGE_JSON), &merge_json)?;
+    fsio::write_atomic(&staged_run.merge_json(), &merge_json)?;
 
     if empty_dir {
         std::fs::remove_dir(out).map_err(|e| FsError::new("could not replace", out, e))?;
@@ -336,7 +322,7 @@ fn missing_shards(infos: &[RunInfo]) -> Vec<u32> {
 mod tests {
     use super::*;
     use crate::record::probe::ProbeSet;
-    use crate::trace::{rep_dir, EndStatus, TraceWriter};
+    use crate::trace::{EndStatus, TraceWriter};
 
     fn info(shard: Option<Shard>) -> RunInfo {
         let meta = crate::trace::tests::meta();
@@ -356,21 +342,16 @@ mod tests {
 
     /// A run directory holding repetitions `reps` of the test scenario, with one sample each.
     fn run_dir(root: &Path, name: &str, reps: &[u32], shard: Option<Shard>) -> PathBuf {
-        let dir = root.join(name);
+        let dir = RunDir::new(root.join(name));
         for rep in reps {
             let mut meta = crate::trace::tests::meta();
             meta.rep = *rep;
-            let mut w =
-                TraceWriter::create(&rep_dir(&dir, &meta.scenario.name, *rep), &meta).unwrap();
+            let mut w = TraceWriter::create(&dir.rep(&meta.scenario.name, *rep), &meta).unwrap();
             w.append(&crate::sample::Sample::default()).unwrap();
             w.finish(EndStatus::Completed, "done", 1.0).unwrap();
         }
-        fsio::write_atomic(
-            &dir.join("run.json"),
-            &serde_json::to_vec_pretty(&info(shard)).unwrap(),
-        )
-        .unwrap();
-        dir
+        dir.save_info(&info(shard)).unwrap();
+        dir.path().to_path_buf()
     }
 
     #[test]
@@ -381,9 +362,10 @@ mod tests {
         let out = t.path().join("merged");
         let r = merge(&[a, b], &out).unwrap();
         assert_eq!((r.cells, r.missing_shards.len()), (2, 0));
-        assert_eq!(trace::list_reps(&out).unwrap().len(), 2);
-        assert!(out.join("scores.csv").exists() && out.join(MERGE_JSON).exists());
-        let merged = run::load_info(&out).unwrap();
+        let out = RunDir::new(out);
+        assert_eq!(out.reps().unwrap().len(), 2);
+        assert!(out.scores_csv().exists() && out.merge_json().exists());
+        let merged = out.load_info().unwrap();
         assert_eq!((merged.shard, merged.reps), (None, 2));
         // No staging directory is left beside it.
         let stray: Vec<_> = std::fs::read_dir(t.path())
@@ -414,14 +396,14 @@ mod tests {
         let c = run_dir(t.path(), "c", &[2], None);
         let mut i = info(None);
         i.go_version = "go1.20".into();
-        fsio::write_atomic(&c.join("run.json"), &serde_json::to_vec(&i).unwrap()).unwrap();
+        RunDir::new(&c).save_info(&i).unwrap();
         one_line_bad(
             merge(&[a.clone(), c.clone()], &out).unwrap_err(),
             "`go_version`",
         );
 
         let d = run_dir(t.path(), "d", &[2], None);
-        let m = d.join("traces/t/rep-2/meta.json");
+        let m = RunDir::new(&d).rep("t", 2).meta_json();
         let text = std::fs::read_to_string(&m).unwrap();
         std::fs::write(&m, text.replace("\"format\": 1", "\"format\": 7")).unwrap();
         one_line_bad(merge(&[a.clone(), d], &out).unwrap_err(), "trace format 7");
@@ -429,7 +411,7 @@ mod tests {
         let e = run_dir(t.path(), "e", &[2], None);
         let mut i = info(None);
         i.scenario_defs[0].duration_s = 99.0;
-        fsio::write_atomic(&e.join("run.json"), &serde_json::to_vec(&i).unwrap()).unwrap();
+        RunDir::new(&e).save_info(&i).unwrap();
         one_line_bad(merge(&[a.clone(), e], &out).unwrap_err(), "differently");
 
         std::fs::create_dir_all(out.join("x")).unwrap();

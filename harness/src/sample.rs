@@ -32,6 +32,15 @@ pub struct Sample {
     /// where the Go version has no such profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goroutine_leak: Option<Vec<StackGroup>>,
+    /// What goleak (`go.uber.org/goleak`, served at `/leakbench/goleak`) reports: the
+    /// goroutines started since the program's start-up snapshot that outlived goleak's retries,
+    /// grouped by stack (see [`StackGroup`] for how its fields read here). `None` where the
+    /// program does not serve it (listed in [`Sample::missing`]), and also, unlisted, at a tick
+    /// where no goleak verdict completed since the previous one (a verdict can take longer
+    /// than an interval: see [`crate::record::probe::GoleakSlot`]). Absent from traces
+    /// recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goleak: Option<Vec<StackGroup>>,
     /// In-use heap by allocation site (from the heap profile), largest first, truncated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<Vec<HeapSite>>,
@@ -55,17 +64,21 @@ pub struct ProcMem {
     pub anon_bytes: u64,
 }
 
-/// Goroutines that share one stack, as grouped by the goroutine profile.
+/// Goroutines that share one stack, as grouped by the goroutine profile (or by the goleak
+/// probe, from goleak's stack dumps).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackGroup {
     /// Number of goroutines with this stack.
     pub count: u64,
-    /// Why they wait, derived from the runtime frames at the top of the stack
+    /// Why they wait. From a profile: derived from the runtime frames at the top of the stack
     /// (`chan send`, `chan receive`, `select`, `sync`, `IO wait`, `sleep`, `running`, ...).
+    /// From goleak: the runtime's own wait reason, as a stack dump's header gives it
+    /// (`chan send`, `select`, `sync.Mutex.Lock`, `sync.WaitGroup.Wait`, ...).
     pub wait: String,
     /// The first non-runtime function from the top of the stack: where user code blocks.
     pub site: String,
-    /// Function names, innermost first.
+    /// Function names, innermost first. A profile's frames include the runtime's (down to
+    /// `runtime.goexit`); a stack dump's (goleak) do not.
     pub frames: Vec<String>,
 }
 

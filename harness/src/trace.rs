@@ -1,29 +1,24 @@
-//! Traces on disk: one directory per scenario × repetition.
+//! What a repetition's files hold, and writing and reading them: [`RepMeta`] (`meta.json`,
+//! fixed before the first sample), one [`Sample`] per line of `trace.jsonl` (appended and
+//! flushed as each is taken, so a crash loses at most the sample being written; a torn last
+//! line is ignored on load) and [`RepEnd`] (`end.json`, written last).
 //!
-//! ```text
-//! RUN_DIR/traces/<scenario>/rep-<k>/
-//!   meta.json     written before the first sample (atomically): scenario, Go version, GOGC, …
-//!   trace.jsonl   one Sample per line, appended and flushed as each is taken
-//!   end.json      written last (atomically): how the repetition ended
-//!   fixture.log   the fixture's stdout and stderr (16 MiB per start, then a cut marker)
-//! ```
-//! A repetition is finished when `end.json` exists; a crash leaves a trace without it, which
-//! `run --resume` redoes. A torn last line (crash mid-append) is ignored on load.
-//! Owns this layout and its (de)serialization; must not sample, detect or score.
+//! Owns these formats and their (de)serialization. Where the files are, which trace format
+//! this leakbench reads and whether a repetition is finished is [`crate::run_dir`]'s; must
+//! not name a path, sample, detect or score.
 
 use crate::fsio::{self, FsError};
+use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
 use crate::sample::Sample;
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Bumped when the trace layout changes incompatibly.
-pub const TRACE_FORMAT: u32 = 1;
-
 /// Everything about a repetition that is fixed before it starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepMeta {
+    /// [`TRACE_FORMAT`] when written.
     pub format: u32,
     pub harness_version: String,
     pub scenario: Scenario,
@@ -96,18 +91,10 @@ pub struct RepEnd {
     pub ended_s: f64,
 }
 
-/// Where a repetition's files live.
-pub fn rep_dir(run_dir: &Path, scenario: &str, rep: u32) -> PathBuf {
-    run_dir
-        .join("traces")
-        .join(scenario)
-        .join(format!("rep-{rep}"))
-}
-
 /// Appends samples to `trace.jsonl`, one flushed line each, so a crash loses at most the
 /// sample being written.
 pub struct TraceWriter {
-    dir: PathBuf,
+    rep: RepDir,
     file: std::fs::File,
     samples: u64,
 }
@@ -115,23 +102,23 @@ pub struct TraceWriter {
 impl TraceWriter {
     /// Creates the repetition directory, writes `meta.json` and opens an empty trace,
     /// discarding any unfinished attempt at this repetition.
-    pub fn create(dir: &Path, meta: &RepMeta) -> Result<Self, FsError> {
-        fsio::create_dir_all(dir)?;
-        let _ = std::fs::remove_file(dir.join("end.json"));
+    pub fn create(rep: &RepDir, meta: &RepMeta) -> Result<Self, FsError> {
+        fsio::create_dir_all(rep.path())?;
+        let _ = std::fs::remove_file(rep.end_json());
         let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
-        fsio::write_atomic(&dir.join("meta.json"), &json)?;
-        let path = dir.join("trace.jsonl");
+        fsio::write_atomic(&rep.meta_json(), &json)?;
+        let path = rep.trace_jsonl();
         let file =
             std::fs::File::create(&path).map_err(|e| FsError::new("could not create", &path, e))?;
         Ok(TraceWriter {
-            dir: dir.to_path_buf(),
+            rep: rep.clone(),
             file,
             samples: 0,
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    pub fn dir(&self) -> &RepDir {
+        &self.rep
     }
 
     pub fn samples(&self) -> u64 {
@@ -141,11 +128,10 @@ impl TraceWriter {
     pub fn append(&mut self, s: &Sample) -> Result<(), FsError> {
         let mut line = serde_json::to_vec(s).expect("sample serializes");
         line.push(b'\n');
-        let path = self.dir.join("trace.jsonl");
         self.file
             .write_all(&line)
             .and_then(|_| self.file.flush())
-            .map_err(|e| FsError::new("could not append to", &path, e))?;
+            .map_err(|e| FsError::new("could not append to", &self.rep.trace_jsonl(), e))?;
         self.samples += 1;
         Ok(())
     }
@@ -165,7 +151,7 @@ impl TraceWriter {
         };
         let _ = self.file.sync_all();
         fsio::write_atomic(
-            &self.dir.join("end.json"),
+            &self.rep.end_json(),
             &serde_json::to_vec_pretty(&end).expect("end serializes"),
         )?;
         Ok(end)
@@ -200,37 +186,33 @@ impl Trace {
     }
 }
 
-/// Loads one repetition directory.
-pub fn load(dir: &Path) -> Result<Trace, TraceError> {
-    let meta_path = dir.join("meta.json");
-    let meta_text = fsio::read_to_string(&meta_path)?;
-    let version: serde_json::Value =
-        serde_json::from_str(&meta_text).map_err(|e| TraceError::Format {
-            path: meta_path.clone(),
-            msg: e.to_string(),
-        })?;
-    let found = version.get("format").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-    if found != TRACE_FORMAT {
-        return Err(TraceError::Version {
-            path: meta_path,
-            found,
-        });
+/// Loads a repetition's `meta.json`, behind [`RepDir::read_meta_json`]'s format gate.
+pub fn load_meta(rep: &RepDir) -> Result<RepMeta, TraceError> {
+    serde_json::from_value(rep.read_meta_json()?).map_err(|e| TraceError::Format {
+        path: rep.meta_json(),
+        msg: e.to_string(),
+    })
+}
+
+/// Loads a repetition's `end.json`; `None` while it is unfinished.
+pub fn load_end(rep: &RepDir) -> Result<Option<RepEnd>, TraceError> {
+    if !rep.is_finished() {
+        return Ok(None);
     }
-    let meta: RepMeta = serde_json::from_value(version).map_err(|e| TraceError::Format {
-        path: meta_path.clone(),
+    let path = rep.end_json();
+    let text = fsio::read_to_string(&path)?;
+    let end = serde_json::from_str(&text).map_err(|e| TraceError::Format {
+        path,
         msg: e.to_string(),
     })?;
-    let end_path = dir.join("end.json");
-    let end = if end_path.exists() {
-        let t = fsio::read_to_string(&end_path)?;
-        Some(serde_json::from_str(&t).map_err(|e| TraceError::Format {
-            path: end_path.clone(),
-            msg: e.to_string(),
-        })?)
-    } else {
-        None
-    };
-    let trace_path = dir.join("trace.jsonl");
+    Ok(Some(end))
+}
+
+/// Loads one repetition.
+pub fn load(rep: &RepDir) -> Result<Trace, TraceError> {
+    let meta = load_meta(rep)?;
+    let end = load_end(rep)?;
+    let trace_path = rep.trace_jsonl();
     let text = fsio::read_to_string(&trace_path)?;
     let mut samples = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -247,44 +229,16 @@ pub fn load(dir: &Path) -> Result<Trace, TraceError> {
         samples.push(s);
     }
     Ok(Trace {
-        dir: dir.to_path_buf(),
+        dir: rep.path().to_path_buf(),
         meta,
         end,
         samples,
     })
 }
 
-/// Every repetition directory under `run_dir/traces`, sorted by scenario then repetition.
-pub fn list_reps(run_dir: &Path) -> Result<Vec<PathBuf>, FsError> {
-    let traces = run_dir.join("traces");
-    let mut out = Vec::new();
-    let rd = std::fs::read_dir(&traces)
-        .map_err(|e| FsError::new("could not read run directory", &traces, e))?;
-    for sc in rd.flatten() {
-        let Ok(reps) = std::fs::read_dir(sc.path()) else {
-            continue;
-        };
-        for r in reps.flatten() {
-            if r.path().join("meta.json").exists() {
-                out.push(r.path());
-            }
-        }
-    }
-    out.sort_by_key(|p| {
-        let rep = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("rep-"))
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or(u32::MAX);
-        (p.parent().map(Path::to_path_buf), rep)
-    });
-    Ok(out)
-}
-
-/// Loads every repetition of a run.
+/// Loads every repetition of the run directory `run_dir`, in [`RunDir::reps`] order.
 pub fn load_run(run_dir: &Path) -> Result<Vec<Trace>, TraceError> {
-    list_reps(run_dir)?.iter().map(|d| load(d)).collect()
+    RunDir::new(run_dir).reps()?.iter().map(load).collect()
 }
 
 #[cfg(test)]
@@ -339,7 +293,7 @@ site = 'main\.f'
     #[test]
     fn write_then_load_round_trips_and_ignores_a_torn_line() {
         let dir = tempfile::tempdir().unwrap();
-        let rep = rep_dir(dir.path(), "t", 0);
+        let rep = RunDir::new(dir.path()).rep("t", 0);
         let mut w = TraceWriter::create(&rep, &meta()).unwrap();
         for i in 0..3 {
             let s = Sample {
@@ -356,7 +310,7 @@ site = 'main\.f'
         // Unfinished: no end.json; a torn line at the end.
         std::fs::OpenOptions::new()
             .append(true)
-            .open(rep.join("trace.jsonl"))
+            .open(rep.trace_jsonl())
             .unwrap()
             .write_all(b"{\"t\": 3.0, \"metr")
             .unwrap();
@@ -371,15 +325,15 @@ site = 'main\.f'
     #[test]
     fn finished_rep_has_end_and_wrong_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let rep = rep_dir(dir.path(), "t", 1);
+        let rep = RunDir::new(dir.path()).rep("t", 1);
         let w = TraceWriter::create(&rep, &meta()).unwrap();
         w.finish(EndStatus::KilledAtCap, "rss 1.1 GiB > cap 1 GiB", 4.0)
             .unwrap();
         let t = load(&rep).unwrap();
         assert_eq!(t.end.unwrap().status, EndStatus::KilledAtCap);
-        let m = std::fs::read_to_string(rep.join("meta.json")).unwrap();
+        let m = std::fs::read_to_string(rep.meta_json()).unwrap();
         std::fs::write(
-            rep.join("meta.json"),
+            rep.meta_json(),
             m.replace("\"format\": 1", "\"format\": 99"),
         )
         .unwrap();

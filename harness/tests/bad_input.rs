@@ -2,6 +2,7 @@
 //! exits with code 2, and runs or overwrites nothing.
 
 use crate::support::{leakbench, Sandbox};
+use leakbench::run_dir::RunDir;
 
 /// A minimal valid scenario; cases edit it.
 const GOOD: &str = r#"fixture = "faulty"
@@ -319,17 +320,21 @@ fn unusable_run_directories_are_bad_input() {
         ("unreadable run.json", ""),
     ] {
         let sb = Sandbox::new("baddir");
-        let run = sb.path().join("run");
-        std::fs::create_dir_all(&run).unwrap();
+        let run = RunDir::new(sb.path().join("run"));
+        std::fs::create_dir_all(run.path()).unwrap();
         if make.is_empty() {
-            std::fs::create_dir(run.join("run.json")).unwrap();
+            std::fs::create_dir(run.run_json()).unwrap();
         } else {
-            std::fs::write(run.join("run.json"), make).unwrap();
+            std::fs::write(run.run_json(), make).unwrap();
         }
-        let args = vec!["run".into(), "--resume".into(), run.display().to_string()];
+        let args = vec![
+            "run".into(),
+            "--resume".into(),
+            run.path().display().to_string(),
+        ];
         let expect = ["run.json", "fix: point at a run directory"];
         check(case, &sb, &args, &expect, false);
-        assert!(!run.join("traces").exists(), "{case}: something ran");
+        assert!(!run.traces_dir().exists(), "{case}: something ran");
     }
 }
 
@@ -337,15 +342,15 @@ fn unusable_run_directories_are_bad_input() {
 #[test]
 fn existing_run_is_not_overwritten() {
     let sb = Sandbox::new("overwrite");
-    let run = sb.path().join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    std::fs::write(run.join("run.json"), "precious").unwrap();
+    let run = RunDir::new(sb.path().join("run"));
+    std::fs::create_dir_all(run.path()).unwrap();
+    std::fs::write(run.run_json(), "precious").unwrap();
     let sc = sb.scenario("ok");
     let args = vec![
         "run".into(),
         sc.display().to_string(),
         "--out".into(),
-        run.display().to_string(),
+        run.path().display().to_string(),
     ];
     check(
         "existing run",
@@ -354,11 +359,8 @@ fn existing_run_is_not_overwritten() {
         &["--out", "already recorded", "fix: pass --resume"],
         false,
     );
-    assert_eq!(
-        std::fs::read_to_string(run.join("run.json")).unwrap(),
-        "precious"
-    );
-    assert!(!run.join("traces").exists());
+    assert_eq!(std::fs::read_to_string(run.run_json()).unwrap(), "precious");
+    assert!(!run.traces_dir().exists());
 }
 
 /// A bad file among the repository's own scenarios stops every command: a benchmark must not

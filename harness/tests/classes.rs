@@ -5,6 +5,7 @@
 //! checks the fixtures users run, not copies of them.
 
 use crate::support::{leakbench, root};
+use leakbench::run_dir::RunDir;
 use leakbench::sample::Sample;
 use leakbench::trace::{self, EndStatus, Trace};
 use regex::Regex;
@@ -141,7 +142,7 @@ fn every_class_leaks_after_its_measured_onset_and_its_twin_does_not() {
     for (name, signal, min_growth, twin_max) in CASES {
         for twin in [false, true] {
             let label = format!("{name}{}", if twin { "-twin" } else { "" });
-            let t: Trace = trace::load(&trace::rep_dir(&out, &label, 0)).unwrap();
+            let t: Trace = trace::load(&RunDir::new(&out).rep(&label, 0)).unwrap();
             assert_eq!(
                 t.end.as_ref().map(|e| e.status),
                 Some(EndStatus::Completed),

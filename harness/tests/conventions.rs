@@ -3,6 +3,7 @@
 //! runs as benchstat does.
 
 use crate::support::{leakbench, root};
+use leakbench::run_dir::RunDir;
 use std::path::Path;
 
 pub fn copy_tree(from: &Path, to: &Path) {
@@ -42,15 +43,17 @@ fn replay_prints_a_table_and_exports_the_run_directorys_own_bytes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let own = RunDir::new(&run);
     for (export, own) in [
-        ("s.json", "summary.json"),
-        ("s.csv", "scores.csv"),
-        ("s.md", "summary.md"),
+        ("s.json", own.summary_json()),
+        ("s.csv", own.scores_csv()),
+        ("s.md", own.summary_md()),
     ] {
         assert_eq!(
             std::fs::read(ex.join(export)).unwrap(),
-            std::fs::read(run.join(own)).unwrap(),
-            "{export} differs from {own}"
+            std::fs::read(&own).unwrap(),
+            "{export} differs from {}",
+            own.display()
         );
     }
     // The table: a header naming the columns, then a line per detector scored.

@@ -173,7 +173,7 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
                 c.scenario
             );
         }
-        let log = std::fs::read_to_string(sb.rep_dir(c.scenario, 0).join("fixture.log")).unwrap();
+        let log = std::fs::read_to_string(sb.rep_dir(c.scenario, 0).fixture_log()).unwrap();
         for l in c.log {
             assert!(log.contains(l), "{}: log lacks `{l}`:\n{log}", c.scenario);
         }
@@ -187,11 +187,11 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
     }
 
     // A fixture flooding stdout without a newline: the log keeps a bounded cut of it.
-    let spew = std::fs::metadata(sb.rep_dir("spew", 0).join("fixture.log")).unwrap();
+    let spew = std::fs::metadata(sb.rep_dir("spew", 0).fixture_log()).unwrap();
     assert!(spew.len() < 1 << 20, "spew log is {} bytes", spew.len());
     // A ready fixture writing 64 MiB to stderr: the log stops at the budget (plus the marker
     // line and the stdout lines read before readiness).
-    let chatty = std::fs::metadata(sb.rep_dir("chatty", 0).join("fixture.log")).unwrap();
+    let chatty = std::fs::metadata(sb.rep_dir("chatty", 0).fixture_log()).unwrap();
     assert!(
         chatty.len() <= MAX_LOG_BYTES + (64 << 10),
         "chatty log is {} bytes",
@@ -199,7 +199,7 @@ fn faulty_fixtures_end_with_their_reason_and_the_run_goes_on() {
     );
 
     // Port taken every time: three attempts on three ports, then given up.
-    let log = std::fs::read_to_string(sb.rep_dir("port-taken", 0).join("fixture.log")).unwrap();
+    let log = std::fs::read_to_string(sb.rep_dir("port-taken", 0).fixture_log()).unwrap();
     assert_eq!(log.matches("faulty args:").count(), 3, "{log}");
 
     // Killed at the cap with its trace kept: samples before the kill, memory rising.

@@ -7,6 +7,7 @@
 //! Ignored by default: it needs a second toolchain, which `cargo test` alone does not have.
 
 use crate::support::{leakbench, root};
+use leakbench::run_dir::RunDir;
 use leakbench::trace;
 
 const LEAK: &str = "goroutine-abandoned-sender";
@@ -38,7 +39,7 @@ fn goroutineleak_profile_catches_the_abandoned_sender_on_another_go() {
     // Built by the toolchain asked for, with its own settings: read from the binary itself
     // (`go version -m` prints the build info the linker embedded), not from what the harness
     // says it asked for.
-    let t = trace::load(&trace::rep_dir(&out, LEAK, 0)).unwrap();
+    let t = trace::load(&RunDir::new(&out).rep(LEAK, 0)).unwrap();
     let version = &t.meta.go_version;
     let binary = root()
         .join(".cache/fixtures")
@@ -83,7 +84,7 @@ fn goroutineleak_profile_catches_the_abandoned_sender_on_another_go() {
         "meta.json says what the build used"
     );
 
-    let mut rows = csv::Reader::from_path(out.join("scores.csv")).unwrap();
+    let mut rows = csv::Reader::from_path(RunDir::new(&out).scores_csv()).unwrap();
     let headers = rows.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let (scenario, detector, outcome, site_ok) = (

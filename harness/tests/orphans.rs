@@ -40,7 +40,7 @@ fn interrupted_by(sig: libc::c_int, name: &str) {
     let sb = Sandbox::new(name);
     let mut child = sb.run(&["stubborn"], &[]).spawn().unwrap();
     sb.wait_for_fixtures(PROCS_PER_FIXTURE, &mut child);
-    let trace = sb.rep_dir("stubborn", 0).join("trace.jsonl");
+    let trace = sb.rep_dir("stubborn", 0).trace_jsonl();
     wait_until(Duration::from_secs(30), "a first sample", || {
         std::fs::metadata(&trace).is_ok_and(|m| m.len() > 0)
     });
@@ -79,7 +79,7 @@ fn panic_leaves_no_fixture() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("panicked"), "{stderr}");
     // The aborted repetition has no end.json, so `--resume` redoes it.
-    assert!(sb.rep_dir("stubborn", 0).join("meta.json").exists());
+    assert!(sb.rep_dir("stubborn", 0).meta_json().exists());
     assert!(sb.end("stubborn", 0).is_none());
     sb.assert_no_survivors("panic");
 }

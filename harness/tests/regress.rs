@@ -10,6 +10,7 @@ use leakbench::evaluate::regress::{self, Baseline, Direction, Tolerance};
 use leakbench::evaluate::replay;
 use leakbench::evaluate::score::Outcome;
 use leakbench::record::run::{self, Shard};
+use leakbench::run_dir::RunDir;
 use leakbench::sample::Sample;
 use leakbench::trace;
 use std::path::Path;
@@ -261,22 +262,19 @@ fn the_committed_baseline_passes_and_a_better_baseline_fails_through_the_cli() {
 
 /// Copies the committed repetitions of `shard` into a run directory of their own.
 fn shard_dir(dest: &Path, shard: Option<Shard>) {
-    let src = run_dir();
-    let mut info = run::load_info(&src).unwrap();
+    let src = RunDir::new(run_dir());
+    let dest = RunDir::new(dest);
+    let mut info = src.load_info().unwrap();
     info.shard = shard;
     for c in run::matrix(&info.scenario_defs, info.reps, shard) {
-        let from = trace::rep_dir(&src, &c.scenario, c.rep);
-        let to = trace::rep_dir(dest, &c.scenario, c.rep);
-        std::fs::create_dir_all(&to).unwrap();
-        for f in std::fs::read_dir(&from).unwrap().flatten() {
-            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        let from = src.rep(&c.scenario, c.rep);
+        let to = dest.rep(&c.scenario, c.rep);
+        std::fs::create_dir_all(to.path()).unwrap();
+        for f in std::fs::read_dir(from.path()).unwrap().flatten() {
+            std::fs::copy(f.path(), to.path().join(f.file_name())).unwrap();
         }
     }
-    std::fs::write(
-        dest.join("run.json"),
-        serde_json::to_vec_pretty(&info).unwrap(),
-    )
-    .unwrap();
+    dest.save_info(&info).unwrap();
 }
 
 #[test]
@@ -290,8 +288,8 @@ fn merged_shards_score_like_the_unsplit_run() {
     shard_dir(&a, Some(Shard { index: 1, count: 2 }));
     shard_dir(&b, Some(Shard { index: 2, count: 2 }));
     let (na, nb) = (
-        trace::list_reps(&a).unwrap().len(),
-        trace::list_reps(&b).unwrap().len(),
+        RunDir::new(&a).reps().unwrap().len(),
+        RunDir::new(&b).reps().unwrap().len(),
     );
     assert!(na > 0 && nb > 0, "both shards hold cells: {na} + {nb}");
     let o = leakbench()
@@ -302,15 +300,15 @@ fn merged_shards_score_like_the_unsplit_run() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{:?}", text(&o));
-    let merged = std::fs::read(m.join("scores.csv")).unwrap();
+    let merged = std::fs::read(RunDir::new(&m).scores_csv()).unwrap();
     assert!(
         merged == current_scores(),
         "merged scores differ from the unsplit replay:\n{}",
         crate::replay_gate::diff_rows(&current_scores(), &merged).join("\n")
     );
     assert_eq!(merged, std::fs::read(expected_path()).unwrap());
-    assert_eq!(trace::list_reps(&m).unwrap().len(), na + nb);
-    assert_eq!(run::load_info(&m).unwrap().shard, None);
+    assert_eq!(RunDir::new(&m).reps().unwrap().len(), na + nb);
+    assert_eq!(RunDir::new(&m).load_info().unwrap().shard, None);
 
     // Overlap: shard 1 twice is refused in one line, exit 2, nothing written.
     let a2 = tmp.path().join("shard-1-again");

@@ -11,6 +11,7 @@ use crate::support::{leakbench, root};
 use leakbench::evaluate::detect::{registry, Params};
 use leakbench::evaluate::replay;
 use leakbench::present::export;
+use leakbench::run_dir::RunDir;
 use leakbench::trace;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -256,8 +257,9 @@ fn record_traces() {
         );
     }
     let before = scores_of(&out);
-    for rep in trace::list_reps(&out).unwrap() {
-        let p = rep.join("trace.jsonl");
+    let run = RunDir::new(&out);
+    for rep in run.reps().unwrap() {
+        let p = rep.trace_jsonl();
         let text = std::fs::read_to_string(&p).unwrap();
         let trimmed: String = text.lines().map(|l| trim_line(l) + "\n").collect();
         std::fs::write(&p, trimmed).unwrap();
@@ -268,22 +270,22 @@ fn record_traces() {
         "trimming changed scores (a detector reads a dropped metric or frames; extend KEPT_METRICS):\n{}",
         diff_rows(&before, &after).join("\n")
     );
-    let dest = run_dir();
-    let _ = std::fs::remove_dir_all(dest.join("traces"));
-    for rep in trace::list_reps(&out).unwrap() {
-        let rel = rep.strip_prefix(&out).unwrap();
-        std::fs::create_dir_all(dest.join(rel)).unwrap();
-        for f in ["meta.json", "trace.jsonl", "end.json", "fixture.log"] {
-            if rep.join(f).exists() {
-                std::fs::copy(rep.join(f), dest.join(rel).join(f)).unwrap();
+    let dest = RunDir::new(run_dir());
+    let _ = std::fs::remove_dir_all(dest.traces_dir());
+    for rep in run.reps().unwrap() {
+        let to = rep.in_run(&dest);
+        std::fs::create_dir_all(to.path()).unwrap();
+        for (from, to) in rep.files().iter().zip(to.files()) {
+            if from.exists() {
+                std::fs::copy(from, to).unwrap();
             }
         }
     }
-    std::fs::copy(out.join("run.json"), dest.join("run.json")).unwrap();
+    std::fs::copy(run.run_json(), dest.run_json()).unwrap();
     leakbench::fsio::write_atomic(&expected_path(), &after).unwrap();
     eprintln!(
         "recorded {} traces into {}; now run `just baseline-update`",
-        trace::list_reps(&dest).unwrap().len(),
-        dest.display()
+        dest.reps().unwrap().len(),
+        dest.path().display()
     );
 }

@@ -2,18 +2,18 @@
 //! completes only what is missing, with the run's own scenarios and repetition count.
 
 use crate::support::{finish, signal, wait_until, Sandbox, FIRST_RUN};
+use leakbench::run_dir::RepDir;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 /// (inode, mtime in ns, bytes) of each file of a repetition.
-fn fingerprint(dir: &std::path::Path) -> Vec<(String, u64, i64, Vec<u8>)> {
-    ["meta.json", "trace.jsonl", "end.json", "fixture.log"]
-        .iter()
-        .map(|f| {
-            let p = dir.join(f);
+fn fingerprint(rep: &RepDir) -> Vec<(String, u64, i64, Vec<u8>)> {
+    rep.files()
+        .into_iter()
+        .map(|p| {
             let m = std::fs::metadata(&p).unwrap();
             (
-                f.to_string(),
+                p.file_name().unwrap().to_string_lossy().into_owned(),
                 m.ino(),
                 m.mtime() * 1_000_000_000 + m.mtime_nsec(),
                 std::fs::read(&p).unwrap(),
@@ -32,7 +32,7 @@ fn killed_run_keeps_finished_reps_and_resume_completes_the_rest() {
         .unwrap();
     let first = sb.rep_dir("resume-a", 0);
     wait_until(FIRST_RUN, "the first repetition's end.json", || {
-        first.join("end.json").exists()
+        first.is_finished()
     });
     signal(child.id(), libc::SIGKILL);
     finish(child, Duration::from_secs(10));
@@ -45,7 +45,7 @@ fn killed_run_keeps_finished_reps_and_resume_completes_the_rest() {
     );
     let before = fingerprint(&first);
     // No stray temp files from atomic writes.
-    for e in std::fs::read_dir(&first).unwrap() {
+    for e in std::fs::read_dir(first.path()).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(!n.starts_with('.'), "stray temp file {n}");
     }

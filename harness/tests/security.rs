@@ -94,7 +94,7 @@ fn scenario_strings_reach_the_fixture_literally() {
         );
     }
     // The fixture logs its argument vector as JSON: the scenario's args arrive unchanged.
-    let log = std::fs::read_to_string(sb.rep_dir("shell", 0).join("fixture.log")).unwrap();
+    let log = std::fs::read_to_string(sb.rep_dir("shell", 0).fixture_log()).unwrap();
     let line = log
         .lines()
         .find_map(|l| l.strip_prefix("faulty args: "))

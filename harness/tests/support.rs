@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the repository root, the `leakbench` binary, test
 //! scenarios, polling with a deadline, and the search for surviving fixture processes.
 
+use leakbench::run_dir::{RepDir, RunDir};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -120,22 +121,18 @@ impl Sandbox {
 
     /// A repetition's `end.json`, if it exists.
     pub fn end(&self, scenario: &str, rep: u32) -> Option<serde_json::Value> {
-        let p = self.rep_dir(scenario, rep).join("end.json");
+        let p = self.rep_dir(scenario, rep).end_json();
         let text = std::fs::read_to_string(p).ok()?;
         Some(serde_json::from_str(&text).unwrap())
     }
 
-    pub fn rep_dir(&self, scenario: &str, rep: u32) -> PathBuf {
-        self.out()
-            .join("traces")
-            .join(scenario)
-            .join(format!("rep-{rep}"))
+    pub fn rep_dir(&self, scenario: &str, rep: u32) -> RepDir {
+        RunDir::new(self.out()).rep(scenario, rep)
     }
 
     /// A repetition's samples, as JSON values.
     pub fn samples(&self, scenario: &str, rep: u32) -> Vec<serde_json::Value> {
-        let text =
-            std::fs::read_to_string(self.rep_dir(scenario, rep).join("trace.jsonl")).unwrap();
+        let text = std::fs::read_to_string(self.rep_dir(scenario, rep).trace_jsonl()).unwrap();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

@@ -57,14 +57,8 @@ func openConn(k *kit.Kit) *conn {
 func main() {
 	kit.Main("main.closeConn", func(k *kit.Kit) {
 		if !k.Fixed {
-			go func() { // report the backlog as it moves (both ways)
-				for {
-					if c := created.Load(); c > 0 {
-						k.SetUnits(int(c - finalized.Load()))
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-			}()
+			// The backlog as it moves (both ways). finalized first: it never passes created.
+			k.UnitsFrom(func() int { f := finalized.Load(); return int(created.Load() - f) })
 		}
 		k.Drive(1, func() { openConn(k) })
 	})

@@ -11,6 +11,7 @@ use crate::evaluate::detect::DetectorSet;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::present::report;
 use crate::record::run::{self, RunOptions, RunReport, Shard};
+use crate::run_dir::{RunDir, RUN_JSON};
 use crate::scenario::Scenario;
 use crate::trace::EndStatus;
 use anyhow::Context;
@@ -37,15 +38,15 @@ pub struct Exports {
 impl Exports {
     /// Copies the scored run's files to the paths asked for; returns the paths written.
     pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-        use crate::present::export::{SCORES_CSV, SUMMARY_JSON, SUMMARY_MD};
+        let run = RunDir::new(dir);
         let mut written = Vec::new();
-        for (to, name) in [
-            (&self.json, SUMMARY_JSON),
-            (&self.csv, SCORES_CSV),
-            (&self.markdown, SUMMARY_MD),
+        for (to, from) in [
+            (&self.json, run.summary_json()),
+            (&self.csv, run.scores_csv()),
+            (&self.markdown, run.summary_md()),
         ] {
             if let Some(to) = to {
-                let bytes = crate::fsio::read(&dir.join(name))?;
+                let bytes = crate::fsio::read(&from)?;
                 crate::fsio::write_atomic(to, &bytes).with_context(|| {
                     format!("could not write the export file '{}'", to.display())
                 })?;
@@ -153,14 +154,15 @@ pub async fn run(
 /// The options that complete the interrupted run in `dir`: its own scenarios (as defined
 /// when it started), repetitions, shard and probes; only `jobs` is the caller's.
 pub fn resume_options(ws: &Workspace, dir: &Path, jobs: usize) -> anyhow::Result<RunOptions> {
-    if !dir.join("run.json").exists() {
+    let run_dir = RunDir::new(dir);
+    if !run_dir.has_info() {
         return Err(BadInput(format!(
-            "--resume {}: no run.json there, not a run directory (fix: point at a directory written by `leakbench run`)",
+            "--resume {}: no {RUN_JSON} there, not a run directory (fix: point at a directory written by `leakbench run`)",
             dir.display()
         ))
         .into());
     }
-    let info = run::load_info(dir)?;
+    let info = run_dir.load_info()?;
     let chosen: Vec<Scenario> = if info.scenario_defs.is_empty() {
         ws.scenarios
             .iter()
@@ -193,14 +195,8 @@ pub fn resume_options(ws: &Workspace, dir: &Path, jobs: usize) -> anyhow::Result
 /// Scores every trace of a run directory with the detectors of `set` and writes the scores
 /// into it.
 pub fn score(dir: &Path, set: &DetectorSet) -> anyhow::Result<ReplaySummary> {
-    if !dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            dir.display()
-        ))
-        .into());
-    }
-    replay::replay_run_with(dir, set)
+    let run = RunDir::open_recorded(dir)?;
+    replay::replay_run_with(run.path(), set)
 }
 
 /// The detectors named (see `leakbench detectors`), among the built-in ones and those
@@ -256,14 +252,8 @@ pub async fn run_all(
 
 /// Redraws the charts and the report of a scored run directory.
 pub fn plot(dir: &Path, mp: &MultiProgress) -> anyhow::Result<report::Generated> {
-    if !dir.is_dir() {
-        return Err(BadInput(format!(
-            "{}: no such directory (fix: pass a run directory under results/)",
-            dir.display()
-        ))
-        .into());
-    }
-    report::generate(dir, mp)
+    let run = RunDir::open(dir)?;
+    report::generate(run.path(), mp)
 }
 
 /// The lines that say what a recording did: how many repetitions went where, and which did
@@ -337,7 +327,7 @@ mod tests {
     fn resume_keeps_the_runs_own_matrix_and_probes() {
         // The committed replay run is a finished run directory with run.json.
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/replay/run");
-        let info = run::load_info(&dir).unwrap();
+        let info = RunDir::new(&dir).load_info().unwrap();
         let opts = resume_options(&ws(), &dir, 7).unwrap();
         assert!(opts.resume);
         assert_eq!(opts.reps, info.reps);

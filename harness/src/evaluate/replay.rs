@@ -7,8 +7,10 @@
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
 //! warm-up, exactly as during a live run; external ones through
-//! [`crate::evaluate::detect::external`], which shows them the same samples. Deterministic:
-//! same traces, same bytes (for an external detector: as deterministic as the program).
+//! [`crate::evaluate::detect::external`], which shows them the same samples. A detector
+//! silent on a trace without the scalar it watches is not judged ([`score::judge`]).
+//! Deterministic: same traces, same bytes (for an external detector: as deterministic as the
+//! program).
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
 use crate::evaluate::detect::external::{self, Verdict};
@@ -18,6 +20,7 @@ use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
 use crate::fsio;
 use crate::present::export;
+use crate::run_dir::RunDir;
 use crate::trace::{self, Trace};
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -80,12 +83,7 @@ fn score_with(
             let alarm = scorable
                 .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
-            rows.push(score::score_row(
-                t,
-                spec.name,
-                alarm.as_ref(),
-                bound(spec.watches),
-            ));
+            rows.push(score::judge(t, spec, alarm.as_ref(), bound(spec.watches)));
         }
         let judged: Vec<Verdict> = if scorable {
             verdicts.next().expect("a verdict per scorable trace")
@@ -101,7 +99,13 @@ fn score_with(
                     row
                 }
                 Some(Ok(alarm)) => {
-                    score::score_row(t, &ext.name, alarm.as_ref(), bound(ext.watches))
+                    let mut row =
+                        score::score_row(t, &ext.name, alarm.as_ref(), bound(ext.watches));
+                    // As [`score::judge`] rules for a built-in detector.
+                    if let (None, Some(why)) = (alarm, score::watched_absent(t, ext.watches)) {
+                        (row.outcome, row.note) = (score::Outcome::Na, why);
+                    }
+                    row
                 }
                 // Not run: the trace cannot be scored, and the row says why.
                 None => score::score_row(t, &ext.name, None, None),
@@ -121,6 +125,7 @@ pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
 /// [`replay_run`] with a chosen set of detectors (external ones too; the sweep covers the
 /// built-in ones).
 pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<ReplaySummary> {
+    let run = RunDir::new(run_dir);
     let traces = trace::load_run(run_dir).with_context(|| {
         format!(
             "could not load the traces of run directory '{}'",
@@ -130,14 +135,14 @@ pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<Repl
     if traces.is_empty() {
         anyhow::bail!(
             "no traces under '{}' (fix: point at a run directory written by `leakbench run`)",
-            run_dir.join("traces").display()
+            run.traces_dir().display()
         );
     }
     let rows = score_set(&traces, set, &Params::default());
     let summary = score::summarize(&rows);
     let mut written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
-    let sweep_csv = run_dir.join(sweep::SWEEP_CSV);
+    let sweep_csv = run.sweep_csv();
     fsio::write_atomic(
         &sweep_csv,
         &sweep::to_csv(&sweep::sweep(&traces, &set.builtin, &sweep::SCALES)),
@@ -159,7 +164,7 @@ mod tests {
     use crate::evaluate::detect::testkit::Rng;
     use crate::evaluate::score::Outcome;
     use crate::sample::{metric, Sample, StackGroup, Truth};
-    use crate::trace::{rep_dir, EndStatus, TraceWriter};
+    use crate::trace::{EndStatus, TraceWriter};
     use std::collections::BTreeMap as Map;
 
     /// Writes one repetition: 40 s at 0.5 s, goroutines flat at 20 (± noise) and, if
@@ -171,7 +176,7 @@ mod tests {
         meta.scenario.leak.fixed = fixed;
         meta.scenario.warmup_s = 2.0;
         meta.rep = rep;
-        let mut w = TraceWriter::create(&rep_dir(run, name, rep), &meta).unwrap();
+        let mut w = TraceWriter::create(&RunDir::new(run).rep(name, rep), &meta).unwrap();
         let mut rng = Rng::new(7 + rep as u64 + 100 * leaking as u64);
         let onset = 15.0;
         for i in 0..80 {
@@ -224,22 +229,25 @@ mod tests {
         let first = replay_run(dir.path()).unwrap();
         assert_eq!(first.traces, 4);
         assert_eq!(first.rows, 4 * detect::registry().len());
-        let csv1 = std::fs::read(dir.path().join(export::SCORES_CSV)).unwrap();
-        let json1 = std::fs::read(dir.path().join(export::SUMMARY_JSON)).unwrap();
+        let run = RunDir::new(dir.path());
+        assert_eq!(
+            first.written,
+            [
+                run.scores_csv(),
+                run.summary_json(),
+                run.summary_md(),
+                run.sweep_csv()
+            ]
+        );
+        let csv1 = std::fs::read(run.scores_csv()).unwrap();
+        let json1 = std::fs::read(run.summary_json()).unwrap();
         let again = replay_run(dir.path()).unwrap();
         assert_eq!(again, first);
-        assert_eq!(
-            std::fs::read(dir.path().join(export::SCORES_CSV)).unwrap(),
-            csv1
-        );
-        assert_eq!(
-            std::fs::read(dir.path().join(export::SUMMARY_JSON)).unwrap(),
-            json1
-        );
-        assert!(dir.path().join(export::SUMMARY_MD).exists());
+        assert_eq!(std::fs::read(run.scores_csv()).unwrap(), csv1);
+        assert_eq!(std::fs::read(run.summary_json()).unwrap(), json1);
+        assert!(run.summary_md().exists());
         let sweep_rows =
-            sweep::parse_csv(&std::fs::read_to_string(dir.path().join(sweep::SWEEP_CSV)).unwrap())
-                .unwrap();
+            sweep::parse_csv(&std::fs::read_to_string(run.sweep_csv()).unwrap()).unwrap();
         assert_eq!(
             sweep_rows.len(),
             detect::registry().len() * sweep::SCALES.len()
@@ -265,6 +273,50 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn a_silent_detector_without_its_scalar_in_the_trace_is_not_judged() {
+        let dir = tempfile::tempdir().unwrap();
+        write_rep(dir.path(), "leak", true, false, 0);
+        write_rep(dir.path(), "leak-fixed", false, true, 0);
+        let mut traces = trace::load_run(dir.path()).unwrap();
+        let specs = [
+            *detect::by_name("goleak").unwrap(),
+            *detect::by_name("goroutineleak-profile").unwrap(),
+            *detect::by_name("goroutine-threshold").unwrap(),
+        ];
+        // These traces carry no goleak verdict and no goroutineleak profile: NA on the leak
+        // and on the twin (neither a miss nor a true negative), while the goroutine count,
+        // which they carry, is judged.
+        for r in score_traces(&traces, &specs, &Params::default()) {
+            let judged = r.detector == "goroutine-threshold";
+            assert_eq!(r.outcome == Outcome::Na, !judged, "{r:?}");
+            if !judged {
+                assert!(r.note.contains(&format!("no {} data", r.detector)), "{r:?}");
+            }
+        }
+        // An empty verdict after the warm-up is data: the twin's goleak row is a TN. One
+        // before the warm-up is not shown to the detector, so it does not count.
+        let twin = traces
+            .iter_mut()
+            .find(|t| !t.meta.scenario.truth.leaking)
+            .unwrap();
+        twin.samples[0].goleak = Some(vec![]);
+        let row = |traces: &[Trace]| {
+            score_traces(traces, &specs[..1], &Params::default())
+                .into_iter()
+                .find(|r| !r.leaking)
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(row(&traces), Outcome::Na);
+        let twin = traces
+            .iter_mut()
+            .find(|t| !t.meta.scenario.truth.leaking)
+            .unwrap();
+        twin.samples[10].goleak = Some(vec![]);
+        assert_eq!(row(&traces), Outcome::Tn);
     }
 
     #[test]

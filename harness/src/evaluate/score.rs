@@ -6,9 +6,11 @@
 //! - leaking, no alarm → **FN**;
 //! - leaking, alarm before the onset → **FP** (a false alarm that also missed the leak);
 //! - non-leaking, any alarm → **FP**; no alarm → **TN**;
-//! - **NA** when the row cannot be judged: a leaking trace without a measured onset, or a
-//!   repetition that did not produce a usable trace (unfinished, not ready, harness error).
-//!   Never a silent TN; the note says why.
+//! - **NA** when the row cannot be judged: a leaking trace without a measured onset, a
+//!   repetition that did not produce a usable trace (unfinished, not ready, harness error), or
+//!   a detector that did not alarm on a trace without the scalar it watches
+//!   ([`watched_absent`]: its probe is missing, so its silence is no evidence). Never a silent
+//!   TN; the note says why.
 //!
 //! Localization is scored on TPs only: `site_ok` (the reported site matches the scenario's
 //! `truth.site` regex; no site is not ok), `class_ok` (the alarm's class equals the scenario's;
@@ -16,7 +18,7 @@
 //!
 //! Owns outcome rules and aggregates; must not run detectors, read files or format output.
 
-use crate::evaluate::detect::Alarm;
+use crate::evaluate::detect::{Alarm, Watched};
 use crate::scenario::{LeakClass, Role};
 use crate::stats;
 use crate::trace::Trace;
@@ -109,10 +111,41 @@ pub fn unscorable(trace: &Trace) -> Option<String> {
     match &trace.end {
         None => Some("repetition unfinished (no end.json)".to_string()),
         Some(e) if !e.status.scorable() => {
-            Some(format!("repetition ended {:?}: {}", e.status, e.reason))
+            Some(format!("repetition ended {}: {}", e.status, e.reason))
         }
         Some(_) => None,
     }
+}
+
+/// Why a detector that did not alarm on a scorable trace is not judged there, if it is not:
+/// the scalar it watches is absent from every sample it was shown (after the warm-up). Its
+/// probe is missing (a program that does not serve it, a Go version without it, a trace
+/// recorded before the probe existed), so its silence is neither a miss nor a true negative.
+pub fn watched_absent(trace: &Trace, watched: Watched) -> Option<String> {
+    let warmup_s = trace.meta.scenario.warmup_s;
+    let seen = watched
+        .series(&trace.samples)
+        .iter()
+        .any(|(t, _)| *t >= warmup_s);
+    (!seen).then(|| format!("no {watched} data in this trace (its probe is missing)"))
+}
+
+/// Judges one detector on one trace: [`score_row`], except that a silent detector whose
+/// watched scalar is absent is not judged ([`watched_absent`]). The one judgement both the
+/// scores and the threshold sweep use.
+pub fn judge(
+    trace: &Trace,
+    spec: &crate::evaluate::detect::DetectorSpec,
+    alarm: Option<&Alarm>,
+    oracle_s: Option<f64>,
+) -> ScoreRow {
+    let mut row = score_row(trace, spec.name, alarm, oracle_s);
+    if alarm.is_none() && unscorable(trace).is_none() {
+        if let Some(why) = watched_absent(trace, spec.watches) {
+            (row.outcome, row.note) = (Outcome::Na, why);
+        }
+    }
+    row
 }
 
 /// Scores one detector's first alarm (if any) on one trace. `oracle_s` is passed through.

@@ -18,8 +18,8 @@ use crate::evaluate::score::{self, ScoreRow};
 use crate::trace::Trace;
 use serde::Deserialize;
 
-/// `sweep.csv`, in the run directory.
-pub const SWEEP_CSV: &str = "sweep.csv";
+/// `sweep.csv`: named by [`crate::run_dir`], which owns the run directory's layout.
+pub use crate::run_dir::SWEEP_CSV;
 
 /// Threshold scales swept: powers of 2 from 1/16 to 16. Wide on purpose: the robust detectors'
 /// leaks sit far above their slope floors, so a narrow sweep shows nothing.
@@ -61,8 +61,8 @@ pub const HEADER: [&str; 9] = [
 ];
 
 /// Runs every detector in `specs` at every scale in `scales` over every trace and counts the
-/// outcomes of the first alarms, judged as [`score::score_row`] judges them (warm-up skipped,
-/// unfinished repetitions not judged). Rows in `specs` order, then `scales` order.
+/// outcomes of the first alarms, judged as the scores are ([`score::judge`]: warm-up skipped,
+/// unfinished repetitions and missing probes not judged). Rows in `specs` order, then `scales` order.
 pub fn sweep(traces: &[Trace], specs: &[DetectorSpec], scales: &[f64]) -> Vec<SweepRow> {
     let scorable: Vec<&Trace> = traces
         .iter()
@@ -79,7 +79,7 @@ pub fn sweep(traces: &[Trace], specs: &[DetectorSpec], scales: &[f64]) -> Vec<Sw
                 .map(|t| {
                     let alarm =
                         detect::first_alarm(spec, &params, &t.samples, t.meta.scenario.warmup_s);
-                    score::score_row(t, spec.name, alarm.as_ref(), None)
+                    score::judge(t, spec, alarm.as_ref(), None)
                 })
                 .collect();
             let refs: Vec<&ScoreRow> = rows.iter().collect();

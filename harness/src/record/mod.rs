@@ -15,3 +15,4 @@ pub mod pprof;
 pub mod probe;
 pub mod repetition;
 pub mod run;
+pub mod ticker;

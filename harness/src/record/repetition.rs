@@ -1,15 +1,18 @@
 //! Recording one repetition: launch the fixture, probe it at every tick, append each
 //! [`Sample`] to the trace as it is taken, watch its RSS, and stop it at the end.
 //!
-//! Owns the tick loop, the RSS watchdog and the end status of a repetition. Must not build
-//! fixtures, choose which repetitions to run, or score anything: it records.
+//! Owns a repetition's loop (on the schedule of [`crate::record::ticker`]), the RSS watchdog
+//! and the end status of a repetition. Must not build fixtures, choose which repetitions to
+//! run, or score anything: it records.
 
 use crate::record::fixture_build::{BuiltFixture, GoToolchain};
 use crate::record::launch::{self, Fixture, LaunchError, LaunchSpec};
 use crate::record::probe::{ProbeSet, Prober};
+use crate::record::ticker::{Pace, Tick, Ticker};
+use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
 use crate::sample::{Missing, Sample};
 use crate::scenario::Scenario;
-use crate::trace::{rep_dir, EndStatus, RepEnd, RepMeta, TraceWriter, TRACE_FORMAT};
+use crate::trace::{EndStatus, RepEnd, RepMeta, TraceWriter};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -20,6 +23,10 @@ pub const WATCHDOG_PERIOD: Duration = Duration::from_millis(100);
 
 /// How long a fixture has to print its readiness line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a fixture has to exit after SIGTERM at the end of a completed repetition, before
+/// its group is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// A probe may take most of an interval but not more, so ticks stay on schedule; at least
 /// 200 ms (a loaded machine), at most 5 s (a hung fixture must not stall a long interval).
@@ -41,8 +48,8 @@ pub struct RepPlan {
 }
 
 impl RepPlan {
-    pub fn dir(&self) -> PathBuf {
-        rep_dir(&self.run_dir, &self.scenario.name, self.rep)
+    pub fn dir(&self) -> RepDir {
+        RunDir::new(&self.run_dir).rep(&self.scenario.name, self.rep)
     }
 
     /// The fixture's environment beyond the harness's own: the scenario's `env`, plus
@@ -58,6 +65,17 @@ impl RepPlan {
             env.push(("GOMEMLIMIT".into(), format!("{mib}MiB")));
         }
         env
+    }
+
+    /// How the fixture is started: its program, flags, environment and log.
+    pub fn launch_spec(&self) -> LaunchSpec {
+        LaunchSpec {
+            program: self.fixture.path.clone(),
+            args: self.scenario.fixture_args(self.rep),
+            env: self.env(),
+            log_path: self.dir().fixture_log(),
+            ready_timeout: READY_TIMEOUT,
+        }
     }
 
     pub fn meta(&self) -> RepMeta {
@@ -90,12 +108,17 @@ impl RepPlan {
     }
 }
 
-/// Takes every probe in `set` once, concurrently. Failures become [`Missing`] entries.
+/// Takes every probe in `set` once, concurrently (goleak's verdict, which may take longer than
+/// an interval, only if one has finished: [`crate::record::probe::GoleakSlot`]). Failures
+/// become [`Missing`] entries.
 /// The sample is stamped when its last probe answered: the data describe the process up to
 /// then, so an alarm can never precede its evidence (stamped before the probes, a leak that
 /// starts while they run would look like an alarm before the onset).
 pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     let mut s = Sample::default();
+    if set.goleak {
+        p.goleak_start();
+    }
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
         maybe(set.truth, p.truth()),
@@ -111,6 +134,12 @@ pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     s.goroutines = keep("goroutine", goroutines, &mut missing);
     s.heap = keep("heap", heap, &mut missing);
     s.goroutine_leak = keep("goroutineleak", leak, &mut missing);
+    let goleak = if set.goleak {
+        p.goleak_take().await
+    } else {
+        None
+    };
+    s.goleak = keep("goleak", goleak, &mut missing);
     if set.proc {
         s.proc_mem = keep("proc", Some(p.proc_mem()), &mut missing);
     }
@@ -154,13 +183,7 @@ pub async fn record(
 ) -> Result<RepEnd, crate::fsio::FsError> {
     let dir = plan.dir();
     let mut writer = TraceWriter::create(&dir, &plan.meta())?;
-    let spec = LaunchSpec {
-        program: plan.fixture.path.clone(),
-        args: plan.scenario.fixture_args(plan.rep),
-        env: plan.env(),
-        log_path: dir.join("fixture.log"),
-        ready_timeout: READY_TIMEOUT,
-    };
+    let spec = plan.launch_spec();
     let mut fixture = tokio::select! {
         r = launch::launch(&spec) => match r {
             Ok(f) => f,
@@ -181,7 +204,7 @@ pub async fn record(
         sample_loop(plan, &mut fixture, &mut writer, &mut interrupt, on_sample).await?;
     let ended_s = fixture.now_s();
     if status == EndStatus::Completed {
-        fixture.stop(Duration::from_secs(2)).await;
+        fixture.stop(STOP_GRACE).await;
     } else {
         fixture.kill();
     }
@@ -189,6 +212,13 @@ pub async fn record(
     fixture.drain_log().await;
     drop(fixture);
     writer.finish(status, reason, ended_s)
+}
+
+/// Why a repetition stopped before its end.
+enum Halt {
+    Interrupted,
+    /// The watchdog saw this RSS, in bytes, past the cap.
+    Cap(u64),
 }
 
 async fn sample_loop(
@@ -202,27 +232,56 @@ async fn sample_loop(
     let interval = Duration::from_secs_f64(sc.interval_s);
     let timeout = probe_timeout(interval);
     let prober = Prober::new(fixture.addr, fixture.pid, fixture.spawn_mono_ns, timeout);
-    let end_s = fixture.ready_s + sc.duration_s;
+    // The end, `duration_s` after readiness on the fixture's clock, as an instant of the
+    // ticker's (both are CLOCK_MONOTONIC; the second read makes it a hair early, never late).
+    let end = tokio::time::Instant::now()
+        + Duration::from_secs_f64((fixture.ready_s + sc.duration_s - fixture.now_s()).max(0.0));
     let cap_bytes = sc.rss_cap_mib * 1024 * 1024;
     let (cap_tx, mut cap_rx) = tokio::sync::oneshot::channel::<u64>();
     let watchdog = spawn_watchdog(fixture.pid, cap_bytes, cap_tx);
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let result = loop {
+    let halt = async move {
         tokio::select! {
             biased;
-            _ = interrupted(interrupt) => break (EndStatus::Interrupted, "harness interrupted".to_string()),
-            Ok(rss) = &mut cap_rx => break (
-                EndStatus::KilledAtCap,
-                format!("RSS {:.0} MiB passed the cap of {} MiB", rss as f64 / 1048576.0, sc.rss_cap_mib),
-            ),
-            _ = ticks.tick() => {
-                if let Some(st) = fixture.exited() {
-                    break (EndStatus::Crashed, format!("fixture exited on its own ({st}); last log lines: {}", fixture.log_tail(3).await));
-                }
-                            if fixture.now_s() >= end_s {
-                    break (EndStatus::Completed, format!("ran {:.1} s after readiness", sc.duration_s));
-                }
+            _ = interrupted(interrupt) => Halt::Interrupted,
+            Ok(rss) = &mut cap_rx => Halt::Cap(rss),
+        }
+    };
+    let mut ticker = Ticker::stopping_on(Pace::Every(interval), end, halt);
+    let result = loop {
+        let tick = ticker.next().await;
+        // A fixture gone on its own is a crash, even at the tick that ends the run.
+        if !matches!(tick, Tick::Stopped(_)) {
+            if let Some(st) = fixture.exited() {
+                break (
+                    EndStatus::Crashed,
+                    format!(
+                        "fixture exited on its own ({st}); last log lines: {}",
+                        fixture.log_tail(3).await
+                    ),
+                );
+            }
+        }
+        match tick {
+            Tick::Stopped(Halt::Interrupted) => {
+                break (EndStatus::Interrupted, "harness interrupted".to_string())
+            }
+            Tick::Stopped(Halt::Cap(rss)) => {
+                break (
+                    EndStatus::KilledAtCap,
+                    format!(
+                        "RSS {:.0} MiB passed the cap of {} MiB",
+                        rss as f64 / 1048576.0,
+                        sc.rss_cap_mib
+                    ),
+                )
+            }
+            Tick::End => {
+                break (
+                    EndStatus::Completed,
+                    format!("ran {:.1} s after readiness", sc.duration_s),
+                )
+            }
+            Tick::Due(_) => {
                 let s = take_sample(&prober, &plan.probes).await;
                 writer.append(&s)?;
                 on_sample(&s);
@@ -251,7 +310,7 @@ fn test_fault(writer: &TraceWriter) -> Result<(), crate::fsio::FsError> {
     if after("LEAKBENCH_TEST_ERROR_AFTER_SAMPLES") {
         return Err(crate::fsio::FsError::new(
             "could not append to (LEAKBENCH_TEST_ERROR_AFTER_SAMPLES)",
-            &writer.dir().join("trace.jsonl"),
+            &writer.dir().trace_jsonl(),
             std::io::Error::other("failing on purpose"),
         ));
     }

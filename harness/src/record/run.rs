@@ -1,13 +1,15 @@
 //! A run: build the fixtures, then record every scenario × repetition of the matrix into one
 //! run directory, a bounded number at a time, with progress, surviving Ctrl-C.
 //!
-//! Owns the run directory's `run.json`, the matrix (sharding, resuming) and the
-//! orchestration. Must not score (the caller replays the finished run) nor parse probes.
+//! Owns the matrix (sharding, resuming) and the orchestration, and writes the run's
+//! [`RunInfo`] (where it goes, and every other path of a run, is [`crate::run_dir`]'s). Must
+//! not score (the caller replays the finished run) nor parse probes.
 
 use crate::fsio;
 use crate::record::fixture_build::{self, BuiltFixture, GoToolchain};
 use crate::record::probe::ProbeSet;
 use crate::record::repetition::{self, RepPlan};
+use crate::run_dir::{RepDir, RunDir, RunInfo};
 use crate::scenario::Scenario;
 use crate::trace::{self, EndStatus, RepEnd};
 use anyhow::Context;
@@ -68,25 +70,7 @@ pub fn matrix(scenarios: &[Scenario], reps: u32, shard: Option<Shard>) -> Vec<Ce
         .collect()
 }
 
-/// What `run.json` records about a run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunInfo {
-    pub harness_version: String,
-    pub go_version: String,
-    pub scenarios: Vec<String>,
-    /// The scenarios as loaded, so `--resume` completes the same definitions, even those
-    /// given as paths outside `scenarios/`. Absent in runs recorded before it existed.
-    #[serde(default)]
-    pub scenario_defs: Vec<Scenario>,
-    pub reps: u32,
-    pub shard: Option<Shard>,
-    pub jobs: usize,
-    pub probes: ProbeSet,
-    pub machine: Machine,
-    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub started: String,
-}
-
+/// The machine a run or study was measured on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cpus: usize,
@@ -213,14 +197,11 @@ pub fn log(mp: &MultiProgress, line: &str) {
     }
 }
 
-/// Whether a repetition already has a final result worth keeping (for `--resume`).
-fn finished(dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(dir.join("end.json")) else {
-        return false;
-    };
-    serde_json::from_str::<RepEnd>(&text)
-        .map(|e| !matches!(e.status, EndStatus::Interrupted | EndStatus::Error))
-        .unwrap_or(false)
+/// Whether a repetition already has a final result worth keeping (for `--resume`): finished,
+/// and not cut short by the harness.
+fn worth_keeping(rep: &RepDir) -> bool {
+    matches!(trace::load_end(rep), Ok(Some(e))
+        if !matches!(e.status, EndStatus::Interrupted | EndStatus::Error))
 }
 
 /// Records the matrix. Stops starting new repetitions on Ctrl-C or SIGTERM; the ones in
@@ -229,8 +210,8 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     let tc = GoToolchain::detect(&opts.go)?;
     let cells = matrix(&opts.scenarios, opts.reps, opts.shard);
     fsio::create_dir_all(&opts.out)?;
-    let run_json = opts.out.join("run.json");
-    if !opts.resume && run_json.exists() {
+    let run_dir = RunDir::new(&opts.out);
+    if !opts.resume && run_dir.has_info() {
         return Err(crate::bad_input::BadInput(format!(
             "--out {}: a run is already recorded there (fix: pass --resume {} to complete it, or choose another --out)",
             opts.out.display(),
@@ -251,8 +232,8 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
         machine: Machine::this(),
         started: format!("{date}T{time}Z"),
     };
-    if !run_json.exists() {
-        fsio::write_atomic(&run_json, &serde_json::to_vec_pretty(&info)?)?;
+    if !run_dir.has_info() {
+        run_dir.save_info(&info)?;
     }
     // Which Go builds the fixtures matters to every figure (and another `go` can come first
     // on PATH, e.g. a pip-installed toolchain inside a Python-installed `just`): say it.
@@ -294,7 +275,7 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
             run_dir: opts.out.clone(),
             probes: opts.probes,
         };
-        if opts.resume && finished(&plan.dir()) {
+        if opts.resume && worth_keeping(&plan.dir()) {
             skipped += 1;
             continue;
         }
@@ -447,31 +428,6 @@ fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<(
         }
         let _ = tx.send(true);
     })
-}
-
-/// Reads a run's `run.json`. A missing, unreadable or malformed one is bad input.
-pub fn load_info(run_dir: &Path) -> anyhow::Result<RunInfo> {
-    let p = run_dir.join("run.json");
-    let bad = |problem: String| {
-        crate::bad_input::BadInput(format!(
-            "{}: {problem} (fix: point at a run directory written by `leakbench run`)",
-            p.display()
-        ))
-    };
-    let text = std::fs::read_to_string(&p).map_err(|e| bad(format!("cannot read: {e}")))?;
-    Ok(serde_json::from_str(&text).map_err(|e| bad(format!("not a leakbench run.json: {e}")))?)
-}
-
-/// The scenarios of an existing run, from its traces' metadata (for `--resume`).
-pub fn scenarios_of(run_dir: &Path) -> anyhow::Result<Vec<Scenario>> {
-    let mut out: BTreeMap<String, Scenario> = BTreeMap::new();
-    for d in trace::list_reps(run_dir)? {
-        let text = fsio::read_to_string(&d.join("meta.json"))?;
-        let meta: trace::RepMeta =
-            serde_json::from_str(&text).with_context(|| format!("{}", d.display()))?;
-        out.insert(meta.scenario.name.clone(), meta.scenario);
-    }
-    Ok(out.into_values().collect())
 }
 
 #[cfg(test)]

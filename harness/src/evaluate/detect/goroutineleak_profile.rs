@@ -4,7 +4,7 @@
 //! [`MIN_LEAKED`] goroutines, and blames the largest group's site.
 //!
 //! Where the profile is absent (a Go version without it, or a failed probe) it never fires:
-//! it produces no alarm rather than guessing, and the score shows it as a miss.
+//! it produces no alarm rather than guessing; a trace without it at all is not judged (NA).
 //! Class by the site's package, as for `stack-growth`: package `context` → context, else
 //! goroutine.
 

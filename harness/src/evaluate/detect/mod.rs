@@ -26,6 +26,7 @@ mod cusum;
 mod deriv;
 pub mod external;
 mod finalizer_backlog;
+mod goleak;
 mod goroutine_threshold;
 mod goroutineleak_profile;
 mod heap_site_growth;
@@ -83,12 +84,15 @@ pub enum Watched {
     FinalizerBacklog,
     /// Goroutines in the `goroutineleak` profile.
     GoroutineLeakProfile,
+    /// Goroutines goleak reports ([`Sample::goleak`]).
+    Goleak,
     /// In-use bytes summed over the heap profile's sites.
     HeapProfile,
 }
 
 impl Watched {
-    pub const ALL: [Watched; 8] = [
+    /// Every series, in declaration order (a detectors file names one by [`Watched::as_str`]).
+    pub const ALL: [Watched; 9] = [
         Watched::Goroutines,
         Watched::HeapAlloc,
         Watched::HeapLive,
@@ -96,6 +100,7 @@ impl Watched {
         Watched::CGap,
         Watched::FinalizerBacklog,
         Watched::GoroutineLeakProfile,
+        Watched::Goleak,
         Watched::HeapProfile,
     ];
 
@@ -113,6 +118,7 @@ impl Watched {
             Watched::CGap => "c-gap",
             Watched::FinalizerBacklog => "finalizer-backlog",
             Watched::GoroutineLeakProfile => "goroutineleak-profile",
+            Watched::Goleak => "goleak",
             Watched::HeapProfile => "heap-profile",
         }
     }
@@ -161,6 +167,10 @@ impl Extractor {
             Watched::FinalizerBacklog => s.finalizer_backlog(),
             Watched::GoroutineLeakProfile => s
                 .goroutine_leak
+                .as_ref()
+                .map(|g| g.iter().map(|x| x.count as f64).sum()),
+            Watched::Goleak => s
+                .goleak
                 .as_ref()
                 .map(|g| g.iter().map(|x| x.count as f64).sum()),
             Watched::HeapProfile => s
@@ -236,6 +246,7 @@ pub const REGISTRY: &[DetectorSpec] = &[
     cusum::HEAP,
     stack_growth::SPEC,
     goroutineleak_profile::SPEC,
+    goleak::SPEC,
     heap_site_growth::SPEC,
     c_gap::SPEC,
     finalizer_backlog::SPEC,
@@ -495,6 +506,27 @@ mod tests {
         assert_eq!(by_name("c-gap").unwrap().name, "c-gap");
         let e = by_name("nope").unwrap_err().to_string();
         assert!(e.contains("`nope`") && e.contains("deriv-heap"), "{e}");
+    }
+
+    #[test]
+    fn every_watched_series_is_listed_once_and_parses_back_from_its_name() {
+        // A new series fails to compile here: give it the next position, and add it to ALL.
+        let position = |w: Watched| match w {
+            Watched::Goroutines => 0,
+            Watched::HeapAlloc => 1,
+            Watched::HeapLive => 2,
+            Watched::Rss => 3,
+            Watched::CGap => 4,
+            Watched::FinalizerBacklog => 5,
+            Watched::GoroutineLeakProfile => 6,
+            Watched::Goleak => 7,
+            Watched::HeapProfile => 8,
+        };
+        for (i, w) in Watched::ALL.into_iter().enumerate() {
+            assert_eq!(position(w), i, "{w}");
+            assert_eq!(Watched::parse(w.as_str()), Some(w));
+        }
+        assert_eq!(Watched::parse("cpu"), None);
     }
 
     #[test]

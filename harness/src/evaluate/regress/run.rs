@@ -7,7 +7,6 @@
 //! [`super::compare()`]'s.
 
 use super::{compare, render, Baseline, Comparison, Tolerance};
-use crate::bad_input::BadInput;
 use crate::evaluate::detect::{DetectorSet, Params};
 use crate::evaluate::replay;
 use crate::{fsio, trace};
@@ -56,13 +55,7 @@ pub fn run_with(
     tol: &Tolerance,
     set: &DetectorSet,
 ) -> anyhow::Result<RegressOutcome> {
-    if !dir.join("traces").is_dir() {
-        return Err(BadInput(format!(
-            "{}: no traces/ there, not a run directory (fix: pass a directory written by `leakbench run`)",
-            dir.display()
-        ))
-        .into());
-    }
+    crate::run_dir::RunDir::open_recorded(dir)?;
     tol.check()?;
     let base = baseline.map(Baseline::load).transpose()?;
     let traces = trace::load_run(dir)

@@ -1,6 +1,6 @@
 //! Exporters: scores and summaries turned into bytes, one file per format (`csv`, `json`,
-//! `markdown`), and [`write_outputs`], which writes them into a run directory through
-//! [`crate::fsio::write_atomic`].
+//! `markdown`), and [`write_outputs`], which writes them into a run directory (at the paths
+//! [`crate::run_dir::RunDir`] names) through [`crate::fsio::write_atomic`].
 //!
 //! Output is deterministic: rows come sorted, maps are ordered, floats are printed with fixed
 //! precision, and nothing carries a timestamp, so the same scores give byte-identical files.
@@ -12,14 +12,11 @@ pub mod markdown;
 
 use crate::evaluate::score::{ScoreRow, Summary};
 use crate::fsio::{self, FsError};
+use crate::run_dir::RunDir;
 use std::path::{Path, PathBuf};
 
-/// One row per scenario × detector × repetition.
-pub const SCORES_CSV: &str = "scores.csv";
-/// The aggregates, machine-readable.
-pub const SUMMARY_JSON: &str = "summary.json";
-/// The aggregates as Markdown tables.
-pub const SUMMARY_MD: &str = "summary.md";
+/// The files [`write_outputs`] writes: named by [`crate::run_dir`], which owns the layout.
+pub use crate::run_dir::{SCORES_CSV, SUMMARY_JSON, SUMMARY_MD};
 
 /// Writes `scores.csv`, `summary.json` and `summary.md` into `run_dir` (each atomically) and
 /// returns their paths.
@@ -28,14 +25,14 @@ pub fn write_outputs(
     rows: &[ScoreRow],
     summary: &Summary,
 ) -> Result<Vec<PathBuf>, FsError> {
+    let run = RunDir::new(run_dir);
     let files = [
-        (SCORES_CSV, csv::scores(rows)),
-        (SUMMARY_JSON, json::summary(summary)),
-        (SUMMARY_MD, markdown::summary(summary)),
+        (run.scores_csv(), csv::scores(rows)),
+        (run.summary_json(), json::summary(summary)),
+        (run.summary_md(), markdown::summary(summary)),
     ];
     let mut out = Vec::new();
-    for (name, bytes) in files {
-        let path = run_dir.join(name);
+    for (path, bytes) in files {
         fsio::write_atomic(&path, &bytes)?;
         out.push(path);
     }

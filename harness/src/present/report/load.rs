@@ -1,13 +1,12 @@
 //! Reads what the report needs from a run directory, and nothing else: `run.json`,
 //! `scores.csv` (written by [`crate::present::export`]), the traces, `sweep.csv` (written by
 //! [`crate::evaluate::sweep`]) if the evaluation wrote one, and `overhead.csv` if the overhead
-//! study wrote one there.
+//! study wrote one there. Where each is, is [`crate::run_dir`]'s.
 
 use crate::evaluate::score::{Outcome, ScoreRow};
 use crate::evaluate::sweep::{self, SweepRow};
 use crate::fsio;
-use crate::present::export::SCORES_CSV;
-use crate::record::run::{self, RunInfo};
+use crate::run_dir::{RunDir, RunInfo, OVERHEAD_CSV, SCORES_CSV, SWEEP_CSV};
 use crate::scenario::{LeakClass, Role};
 use crate::trace::{self, Trace};
 use anyhow::Context;
@@ -65,9 +64,6 @@ pub struct OverheadRecord {
     pub ratio: Option<f64>,
 }
 
-/// The `overhead.csv` file name (written by [`crate::overhead`]).
-pub const OVERHEAD_CSV: &str = "overhead.csv";
-
 /// Parses `scores.csv` text back into rows.
 pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
     let mut rd = csv::Reader::from_reader(text.as_bytes());
@@ -110,7 +106,8 @@ pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
 
 /// Loads a run directory for the report. Needs `scores.csv` and the traces.
 pub fn load(dir: &Path) -> anyhow::Result<RunView> {
-    let scores_path = dir.join(SCORES_CSV);
+    let run = RunDir::new(dir);
+    let scores_path = run.scores_csv();
     if !scores_path.exists() {
         return Err(crate::bad_input::BadInput(format!(
             "{}: no {SCORES_CSV} there, the run was not scored (fix: `leakbench replay {}` first, \
@@ -121,21 +118,21 @@ pub fn load(dir: &Path) -> anyhow::Result<RunView> {
         .into());
     }
     let scores = parse_scores(&scores_path, &fsio::read_to_string(&scores_path)?)?;
-    let info = if dir.join("run.json").exists() {
-        Some(run::load_info(dir)?)
+    let info = if run.has_info() {
+        Some(run.load_info()?)
     } else {
         None
     };
     let traces = trace::load_run(dir)
         .with_context(|| format!("could not load the traces of {}", dir.display()))?;
-    let overhead_path = dir.join(OVERHEAD_CSV);
+    let overhead_path = run.overhead_csv();
     let overhead = if overhead_path.exists() {
         let text = fsio::read_to_string(&overhead_path)?;
         let mut rd = csv::Reader::from_reader(text.as_bytes());
         Some(
             rd.deserialize::<OverheadRecord>()
                 .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("{}: not an overhead.csv", overhead_path.display()))?,
+                .with_context(|| format!("{}: not an {OVERHEAD_CSV}", overhead_path.display()))?,
         )
     } else {
         None
@@ -152,13 +149,13 @@ pub fn load(dir: &Path) -> anyhow::Result<RunView> {
 
 /// The rows of `dir/sweep.csv`, or `None` if there is none (a run scored by an older leakbench).
 pub fn load_sweep(dir: &Path) -> anyhow::Result<Option<Vec<SweepRow>>> {
-    let path = dir.join(sweep::SWEEP_CSV);
+    let path = RunDir::new(dir).sweep_csv();
     if !path.exists() {
         return Ok(None);
     }
     let rows = sweep::parse_csv(&fsio::read_to_string(&path)?).with_context(|| {
         format!(
-            "{}: not a sweep.csv (fix: regenerate it with `leakbench replay {}`)",
+            "{}: not a {SWEEP_CSV} (fix: regenerate it with `leakbench replay {}`)",
             path.display(),
             dir.display()
         )
@@ -185,7 +182,7 @@ mod tests {
             score_row(&trace(false, None), "det-a", None, None),
         ];
         let text = String::from_utf8(crate::present::export::csv::scores(&rows)).unwrap();
-        let back = parse_scores(Path::new("scores.csv"), &text).unwrap();
+        let back = parse_scores(Path::new(SCORES_CSV), &text).unwrap();
         assert_eq!(back, rows);
     }
 }

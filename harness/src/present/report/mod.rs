@@ -22,12 +22,9 @@ use std::path::{Path, PathBuf};
 
 pub use load::{load, RunView};
 
-/// `report.md`: Markdown with the charts as PNG images.
-pub const REPORT_MD: &str = "report.md";
-/// `report.html`: one self-contained page with the charts as inline SVG.
-pub const REPORT_HTML: &str = "report.html";
-/// Charts go here, under the run directory.
-pub const PLOTS_DIR: &str = "plots";
+/// `report.md` (charts as PNG images), `report.html` (one page, charts inline as SVG) and
+/// `plots/`: named by [`crate::run_dir`], which owns the run directory's layout.
+pub use crate::run_dir::{PLOTS_DIR, REPORT_HTML, REPORT_MD};
 
 /// One chart of the report, of any kind.
 enum AnyChart {
