@@ -106,7 +106,7 @@ enum Cmd {
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// List detectors: name, the series it watches, its trend window, and its threshold.
-    Detectors,
+    Detectors(DetectorsArgs),
     /// Compare a run's scores with a saved baseline; exit 1 if a detector got worse.
     ///
     /// Re-scores RUN_DIR's traces with the current detectors (in memory; RUN_DIR is not
@@ -172,6 +172,23 @@ struct MatrixArgs {
     no_goroutineleak: bool,
     #[command(flatten)]
     export: ExportArgs,
+    #[command(flatten)]
+    external: ExternalArgs,
+}
+
+/// Detectors in any language, declared in a file (docs/detector-protocol.md).
+#[derive(Args, Debug, Default)]
+struct ExternalArgs {
+    /// Also score with the external detectors declared in FILE (TOML; see
+    /// docs/detector-protocol.md), e.g. examples/detectors/leakprof/leakprof.toml.
+    #[arg(long, value_name = "FILE")]
+    detectors_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct DetectorsArgs {
+    #[command(flatten)]
+    external: ExternalArgs,
 }
 
 /// Copies of the scores in the formats hyperfine exports, byte-identical to the run
@@ -296,6 +313,8 @@ struct ReplayArgs {
     detectors: Vec<String>,
     #[command(flatten)]
     export: ExportArgs,
+    #[command(flatten)]
+    external: ExternalArgs,
 }
 
 #[derive(Args, Debug)]
@@ -322,6 +341,8 @@ struct RegressArgs {
     /// TP repetitions needed on each side for a latency verdict (below: "no statistical support").
     #[arg(long, default_value_t = leakbench::evaluate::regress::MIN_REPS, value_name = "N")]
     min_reps: usize,
+    #[command(flatten)]
+    external: ExternalArgs,
 }
 
 #[derive(Args, Debug)]
@@ -377,8 +398,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Detectors => {
-            for line in app::listing::detectors(leakbench::evaluate::detect::registry()) {
+        Cmd::Detectors(a) => {
+            let set = rec::detector_set(&[], a.external.detectors_file.as_deref())?;
+            for line in app::listing::detector_set(&set) {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
@@ -386,10 +408,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(a) => cmd_run(g, a),
         Cmd::RunAll(a) => cmd_run_all(g, a),
         Cmd::Replay(a) => {
-            let specs = rec::detectors_named(&a.detectors)?;
-            let scored = rec::score(&a.dir, &specs)?;
+            let set = rec::detector_set(&a.detectors, a.external.detectors_file.as_deref())?;
+            let scored = rec::score(&a.dir, &set)?;
             a.export.request().write(&a.dir)?;
-            print_scored(&a.dir, &scored, specs.len());
+            print_scored(&a.dir, &scored);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Compare(a) => {
@@ -428,11 +450,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The results table on stdout (as hyperfine prints its results), then where the files are.
-fn print_scored(
-    dir: &std::path::Path,
-    r: &leakbench::evaluate::replay::ReplaySummary,
-    detectors: usize,
-) {
+fn print_scored(dir: &std::path::Path, r: &leakbench::evaluate::replay::ReplaySummary) {
     print!(
         "{}",
         leakbench::present::console::results(&r.summary).text()
@@ -440,7 +458,7 @@ fn print_scored(
     eprintln!(
         "scored {} repetitions × {} detectors: {} rows ({} not judged) into {}",
         r.traces,
-        detectors,
+        r.detectors,
         r.rows,
         r.na,
         leakbench::run_dir::RunDir::new(dir).scores_csv().display()
@@ -459,6 +477,7 @@ impl MatrixArgs {
             resume: self.resume,
             no_goroutineleak: self.no_goroutineleak,
             no_score,
+            detectors_file: self.external.detectors_file,
         }
     }
 }
@@ -486,7 +505,7 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let dir = &out.recorded.dir;
     if let Some(scored) = &out.scored {
-        print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
+        print_scored(dir, scored);
     }
     println!("{}", dir.display());
     Ok(ExitCode::SUCCESS)
@@ -501,7 +520,7 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     }
     let dir = &out.recorded.dir;
     if let (Some(scored), Some(report)) = (&out.scored, &out.report) {
-        print_scored(dir, scored, leakbench::evaluate::detect::registry().len());
+        print_scored(dir, scored);
         eprintln!(
             "{} repetitions recorded, scored and reported in {:.0} s",
             out.recorded.ends.len(),
@@ -572,11 +591,13 @@ fn cmd_regress(a: RegressArgs) -> anyhow::Result<ExitCode> {
         latency_rel: a.latency_rel,
         latency_abs_s: a.latency_abs,
     };
-    let o = regress::run(
+    let set = rec::detector_set(&[], a.external.detectors_file.as_deref())?;
+    let o = regress::run_with(
         &a.dir,
         a.baseline.as_deref(),
         a.save_baseline.as_deref(),
         &tol,
+        &set,
     )?;
     print!("{}", o.text);
     if let Some(saved) = &o.saved {

@@ -6,7 +6,7 @@ use crate::support::{leakbench, root};
 use leakbench::run_dir::RunDir;
 use std::path::Path;
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

@@ -6,6 +6,7 @@ mod browser;
 mod classes;
 mod conventions;
 mod detectors_on_traces;
+mod external_detectors;
 mod faults;
 mod go_matrix;
 mod goker;

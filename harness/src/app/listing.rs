@@ -1,9 +1,9 @@
 //! `list` and `detectors`: what can run and what judges it, as aligned text lines.
 //!
 //! Owns the layout of those two listings. Must not load anything itself: it is handed the
-//! scenarios and reads the detector registry.
+//! scenarios and the detectors.
 
-use crate::evaluate::detect::DetectorSpec;
+use crate::evaluate::detect::{DetectorSet, DetectorSpec};
 use crate::leak_class::join;
 use crate::scenario::Scenario;
 
@@ -41,17 +41,31 @@ pub fn scenarios(list: &[Scenario]) -> Vec<String> {
 pub fn detectors(specs: &[DetectorSpec]) -> Vec<String> {
     specs
         .iter()
-        .map(|d| {
-            let window = d.window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
-            format!(
-                "{:22}  {:22}  {:>6}  {}",
-                d.name,
-                d.watches.as_str(),
-                window,
-                d.threshold
-            )
-        })
+        .map(|d| line(d.name, d.watches.as_str(), d.window_s, d.threshold))
         .collect()
+}
+
+/// [`detectors`] for a whole set: the built-in ones, then each external one, whose threshold
+/// is followed by what runs it and the file that declares it.
+pub fn detector_set(set: &DetectorSet) -> Vec<String> {
+    let mut lines = detectors(&set.builtin);
+    lines.extend(set.external.iter().map(|e| {
+        let mut command = vec![e.program.display().to_string()];
+        command.extend(e.args.iter().cloned());
+        let what = format!(
+            "{} [external: {:?}, declared in {}]",
+            e.threshold,
+            command,
+            e.declared_in.display()
+        );
+        line(&e.name, e.watches.as_str(), e.window_s, &what)
+    }));
+    lines
+}
+
+fn line(name: &str, watches: &str, window_s: Option<f64>, threshold: &str) -> String {
+    let window = window_s.map_or("-".to_string(), |w| format!("{w:.0} s"));
+    format!("{name:22}  {watches:22}  {window:>6}  {threshold}")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use super::Workspace;
 use crate::bad_input::BadInput;
-use crate::evaluate::detect::{self, DetectorSpec};
+use crate::evaluate::detect::DetectorSet;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::present::report;
 use crate::record::run::{self, RunOptions, RunReport, Shard};
@@ -74,6 +74,8 @@ pub struct RunRequest {
     /// Record only; do not score.
     pub no_score: bool,
     pub exports: Exports,
+    /// Also score with the external detectors declared in this file.
+    pub detectors_file: Option<PathBuf>,
 }
 
 impl Default for RunRequest {
@@ -88,6 +90,7 @@ impl Default for RunRequest {
             no_goroutineleak: false,
             no_score: false,
             exports: Exports::default(),
+            detectors_file: None,
         }
     }
 }
@@ -117,6 +120,7 @@ pub async fn run(
             BadInput("--jobs 0: nothing would run (fix: pass --jobs 1 or more)".into()).into(),
         );
     }
+    let detectors = detector_set(&[], req.detectors_file.as_deref())?;
     let opts = match &req.resume {
         Some(dir) => resume_options(ws, dir, req.jobs)?,
         None => {
@@ -139,7 +143,7 @@ pub async fn run(
         bar.set_prefix("score");
         bar.set_message("replaying every trace through every detector");
         bar.enable_steady_tick(Duration::from_millis(200));
-        let s = score(&recorded.dir, detect::registry())?;
+        let s = score(&recorded.dir, &detectors)?;
         bar.finish_with_message(format!("{} rows ({} not judged)", s.rows, s.na));
         req.exports.write(&recorded.dir)?;
         Some(s)
@@ -188,24 +192,21 @@ pub fn resume_options(ws: &Workspace, dir: &Path, jobs: usize) -> anyhow::Result
     })
 }
 
-/// Scores every trace of a run directory with `specs` and writes the scores into it.
-pub fn score(dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
+/// Scores every trace of a run directory with the detectors of `set` and writes the scores
+/// into it.
+pub fn score(dir: &Path, set: &DetectorSet) -> anyhow::Result<ReplaySummary> {
     let run = RunDir::open_recorded(dir)?;
-    replay::replay_run_with(run.path(), specs)
+    replay::replay_run_with(run.path(), set)
 }
 
-/// The detectors named (see `leakbench detectors`); none: every one.
-pub fn detectors_named(names: &[String]) -> anyhow::Result<Vec<DetectorSpec>> {
-    let specs = names
-        .iter()
-        .map(|n| detect::by_name(n).copied())
-        .collect::<Result<Vec<_>, _>>()
-        .context("--detectors")?;
-    Ok(if specs.is_empty() {
-        detect::registry().to_vec()
-    } else {
-        specs
-    })
+/// The detectors named (see `leakbench detectors`), among the built-in ones and those
+/// declared in `file` (`--detectors-file`); none named: every one.
+pub fn detector_set(names: &[String], file: Option<&Path>) -> anyhow::Result<DetectorSet> {
+    let all = match file {
+        Some(f) => DetectorSet::with_file(f).context("--detectors-file")?,
+        None => DetectorSet::registry(),
+    };
+    all.select(names).context("--detectors")
 }
 
 /// What `run-all` did.
@@ -283,6 +284,7 @@ pub fn recorded_lines(r: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::detect;
 
     fn ws() -> Workspace {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -340,21 +342,24 @@ mod tests {
     #[test]
     fn scoring_a_directory_without_traces_is_bad_input() {
         let tmp = tempfile::tempdir().unwrap();
-        let e = score(tmp.path(), detect::registry()).unwrap_err();
+        let e = score(tmp.path(), &DetectorSet::registry()).unwrap_err();
         assert!(crate::bad_input::is_bad_input(&e), "{e}");
     }
 
     #[test]
     fn named_detectors_resolve_and_unknown_ones_fail() {
         assert_eq!(
-            detectors_named(&[]).unwrap().len(),
+            detector_set(&[], None).unwrap().len(),
             detect::registry().len()
         );
         let first = detect::registry()[0].name.to_string();
         assert_eq!(
-            detectors_named(std::slice::from_ref(&first)).unwrap()[0].name,
+            detector_set(std::slice::from_ref(&first), None)
+                .unwrap()
+                .builtin[0]
+                .name,
             first
         );
-        assert!(detectors_named(&["no-such-detector".into()]).is_err());
+        assert!(detector_set(&["no-such-detector".into()], None).is_err());
     }
 }

@@ -1,4 +1,6 @@
-//! Evaluation: recorded traces in, judgements out. Pure over files; no process is started.
+//! Evaluation: recorded traces in, judgements out. Pure over files; the only processes it
+//! starts are external detectors the user declared ([`detect::external`]), each fed a
+//! recorded trace.
 //!
 //! Detectors ([`detect`]) read a trace's samples; [`score`] judges each first alarm against
 //! the measured ground truth; [`oracle`] bounds how fast any detector could have been;

@@ -1,15 +1,20 @@
 //! Replay: score recorded traces. [`score_traces`] is the pure core (traces + detectors →
 //! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
-//! regression gates and shard merges; [`replay_run`] loads a run directory, scores it with
-//! every registered detector and writes `scores.csv`, `summary.json`, `summary.md` and the
-//! threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`]) into it.
+//! regression gates and shard merges; [`score_set`] is the same with external detectors too;
+//! [`replay_run`] loads a run directory, scores it with every registered detector and writes
+//! `scores.csv`, `summary.json`, `summary.md` and the threshold sweep's `sweep.csv`
+//! ([`crate::evaluate::sweep`], built-in detectors only) into it.
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
-//! warm-up, exactly as during a live run. A detector silent on a trace without the scalar it
-//! watches is not judged ([`score::judge`]). Deterministic: same traces, same bytes.
+//! warm-up, exactly as during a live run; external ones through
+//! [`crate::evaluate::detect::external`], which shows them the same samples. A detector
+//! silent on a trace without the scalar it watches is not judged ([`score::judge`]).
+//! Deterministic: same traces, same bytes (for an external detector: as deterministic as the
+//! program).
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
-use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
+use crate::evaluate::detect::external::{self, Verdict};
+use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params, Watched};
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
@@ -30,6 +35,8 @@ pub struct ReplaySummary {
     pub rows: usize,
     /// Rows that could not be judged (see [`score::Outcome::Na`]).
     pub na: usize,
+    /// Detectors scored, built-in and external.
+    pub detectors: usize,
     /// The files written.
     pub written: Vec<PathBuf>,
     /// The aggregates written to `summary.json`, for a caller that shows them.
@@ -39,21 +46,70 @@ pub struct ReplaySummary {
 /// Runs every detector in `specs` (made with `params`) over every trace and scores the first
 /// alarms. Rows are sorted by scenario, detector, repetition.
 pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -> Vec<ScoreRow> {
-    let mut rows = Vec::with_capacity(traces.len() * specs.len());
+    score_with(traces, specs, &[], params)
+}
+
+/// [`score_traces`] with every detector of `set`: the external ones run as processes over the
+/// traces that can be scored, and their rows judged like the built-in ones'. A detector's
+/// fault on a trace makes its row NA with the fault as the note.
+pub fn score_set(traces: &[Trace], set: &DetectorSet, params: &Params) -> Vec<ScoreRow> {
+    score_with(traces, &set.builtin, &set.external, params)
+}
+
+fn score_with(
+    traces: &[Trace],
+    specs: &[DetectorSpec],
+    externals: &[external::External],
+    params: &Params,
+) -> Vec<ScoreRow> {
+    let mut rows = Vec::with_capacity(traces.len() * (specs.len() + externals.len()));
+    let scorable: Vec<&Trace> = traces
+        .iter()
+        .filter(|t| score::unscorable(t).is_none())
+        .collect();
+    let mut verdicts = external::first_alarms(externals, &scorable).into_iter();
     for t in traces {
         let scorable = score::unscorable(t).is_none();
         let twins = oracle::twins_of(t, traces);
         let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
+        let mut bound = |watches: Watched| {
+            *oracle_s.entry(watches).or_insert_with(|| {
+                (scorable && t.meta.scenario.truth.leaking)
+                    .then(|| oracle::bound(watches, t, &twins).map(|b| b.delay_s))
+                    .flatten()
+            })
+        };
         for spec in specs {
             let alarm = scorable
                 .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
-            let bound = *oracle_s.entry(spec.watches).or_insert_with(|| {
-                (scorable && t.meta.scenario.truth.leaking)
-                    .then(|| oracle::bound(spec.watches, t, &twins).map(|b| b.delay_s))
-                    .flatten()
+            rows.push(score::judge(t, spec, alarm.as_ref(), bound(spec.watches)));
+        }
+        let judged: Vec<Verdict> = if scorable {
+            verdicts.next().expect("a verdict per scorable trace")
+        } else {
+            Vec::new()
+        };
+        for (i, ext) in externals.iter().enumerate() {
+            rows.push(match judged.get(i) {
+                Some(Err(fault)) => {
+                    let mut row = score::score_row(t, &ext.name, None, None);
+                    row.outcome = score::Outcome::Na;
+                    row.note = format!("detector fault: {fault}");
+                    row
+                }
+                Some(Ok(alarm)) => {
+                    let mut row =
+                        score::score_row(t, &ext.name, alarm.as_ref(), bound(ext.watches));
+                    // As [`score::judge`] rules for a built-in detector.
+                    if let (None, Some(why)) = (alarm, score::watched_absent(t, ext.watches)) {
+                        (row.outcome, row.note) = (score::Outcome::Na, why);
+                    }
+                    row
+                }
+                // Not run: the trace cannot be scored, and the row says why.
+                None => score::score_row(t, &ext.name, None, None),
             });
-            rows.push(score::judge(t, spec, alarm.as_ref(), bound));
         }
     }
     score::sort_rows(&mut rows);
@@ -63,11 +119,12 @@ pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -
 /// Loads every repetition under `run_dir/traces`, scores it with every registered detector at
 /// default parameters, and writes the outputs into `run_dir`.
 pub fn replay_run(run_dir: &Path) -> anyhow::Result<ReplaySummary> {
-    replay_run_with(run_dir, detect::registry())
+    replay_run_with(run_dir, &DetectorSet::registry())
 }
 
-/// [`replay_run`] with a chosen set of detectors.
-pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result<ReplaySummary> {
+/// [`replay_run`] with a chosen set of detectors (external ones too; the sweep covers the
+/// built-in ones).
+pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<ReplaySummary> {
     let run = RunDir::new(run_dir);
     let traces = trace::load_run(run_dir).with_context(|| {
         format!(
@@ -81,20 +138,21 @@ pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result
             run.traces_dir().display()
         );
     }
-    let rows = score_traces(&traces, specs, &Params::default());
+    let rows = score_set(&traces, set, &Params::default());
     let summary = score::summarize(&rows);
     let mut written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
     let sweep_csv = run.sweep_csv();
     fsio::write_atomic(
         &sweep_csv,
-        &sweep::to_csv(&sweep::sweep(&traces, specs, &sweep::SCALES)),
+        &sweep::to_csv(&sweep::sweep(&traces, &set.builtin, &sweep::SCALES)),
     )?;
     written.push(sweep_csv);
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),
         na: summary.na,
+        detectors: set.len(),
         written,
         summary,
     })
@@ -259,6 +317,38 @@ mod tests {
             .unwrap();
         twin.samples[10].goleak = Some(vec![]);
         assert_eq!(row(&traces), Outcome::Tn);
+    }
+
+    #[test]
+    fn an_external_fault_is_na_with_its_reason_and_unusable_traces_are_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        write_rep(dir.path(), "leak", true, false, 0);
+        write_rep(dir.path(), "leak-fixed", false, true, 0);
+        let mut traces = trace::load_run(dir.path()).unwrap();
+        traces[1].end = None;
+        let builtin = vec![*detect::by_name("stack-growth").unwrap()];
+        let set = DetectorSet {
+            builtin: builtin.clone(),
+            // Exits at once, without answering.
+            external: vec![external::External::for_test("/bin/true", &[], 5.0)],
+        };
+        let rows = score_set(&traces, &set, &Params::default());
+        assert_eq!(rows.len(), 4);
+        let quits: Vec<&ScoreRow> = rows.iter().filter(|r| r.detector == "t").collect();
+        assert_eq!(quits[0].scenario, "leak");
+        assert_eq!(quits[0].outcome, Outcome::Na);
+        assert!(
+            quits[0]
+                .note
+                .starts_with("detector fault: exited early (exit status 0) after answering 0"),
+            "{}",
+            quits[0].note
+        );
+        // An unfinished repetition is NA for its own reason, and nothing was started for it.
+        assert_eq!(quits[1].outcome, Outcome::Na);
+        assert_eq!(quits[1].note, "repetition unfinished (no end.json)");
+        let others: Vec<ScoreRow> = rows.iter().filter(|r| r.detector != "t").cloned().collect();
+        assert_eq!(others, score_traces(&traces, &builtin, &Params::default()));
     }
 
     #[test]

@@ -1,23 +1,30 @@
 //! The detector seam: the [`Detector`] trait, the [`Alarm`] it raises, the registry of every
-//! detector leakbench ships ([`registry`], [`by_name`]) and the [`Feeder`] that drives one
-//! detector over samples, live or replayed.
+//! detector leakbench ships ([`registry`], [`by_name`]), the [`Feeder`] that drives one
+//! detector over samples, live or replayed, and the [`DetectorSet`] a command scores with:
+//! the registry's entries plus detectors declared at run time in a file ([`external`]).
 //!
-//! A detector consumes one trace's samples in time order, keeps its own state, does no I/O
-//! and is deterministic: the same samples give the same alarms, so a live run and a replay
-//! of its recorded trace agree. Adding a detector is one file here implementing the trait,
-//! plus one line in [`REGISTRY`].
+//! A built-in detector consumes one trace's samples in time order, keeps its own state, does
+//! no I/O and is deterministic: the same samples give the same alarms, so a live run and a
+//! replay of its recorded trace agree. Adding one is one file here implementing the trait,
+//! plus one line in [`REGISTRY`]. An external detector is a program in any language, run as
+//! its own process per trace and spoken to in JSON lines (`docs/detector-protocol.md`); it
+//! is untrusted, so [`external`] bounds it in time and output and turns its faults into a
+//! reason.
 //!
-//! **Warm-up.** Samples before the scenario's `warmup_s` are never shown to a detector. The
-//! [`Feeder`] is the one place that enforces this: [`crate::evaluate::replay`] feeds detectors through
-//! it ([`first_alarm`]), and a live run must too, one [`Feeder::push`] per sample taken. Detectors that need a baseline (CUSUM's
-//! pre-change mean, the threshold's starting count) take it from their own first samples
-//! after warm-up.
+//! **Warm-up.** Samples before the scenario's `warmup_s` are never shown to a detector, nor
+//! samples whose time does not increase. [`Gate`] is the one place that says which samples a
+//! detector sees: the [`Feeder`] ([`crate::evaluate::replay`] feeds built-in detectors through
+//! it with [`first_alarm`], a live run with one [`Feeder::push`] per sample taken) and
+//! [`external`] use it alike. Detectors that need a baseline (CUSUM's pre-change mean, the
+//! threshold's starting count) take it from their own first samples after warm-up.
 //!
-//! Must not read files or processes, and must not score: it raises alarms, nothing else.
+//! Must not score: it raises alarms, nothing else. Must not read files or processes, except
+//! [`external`], which reads its declaration file and runs the declared program.
 
 mod c_gap;
 mod cusum;
 mod deriv;
+pub mod external;
 mod finalizer_backlog;
 mod goleak;
 mod goroutine_threshold;
@@ -35,6 +42,7 @@ use crate::sample::{metric, Sample};
 use crate::scenario::Observable;
 use serde::Serialize;
 use std::fmt;
+use std::path::Path;
 
 pub use cusum::ARL0 as CUSUM_ARL0;
 pub use window::{PostGcLive, TimeWindow, Trend, TrendRule};
@@ -84,6 +92,24 @@ pub enum Watched {
 }
 
 impl Watched {
+    /// Every series, in declaration order (a detectors file names one by [`Watched::as_str`]).
+    pub const ALL: [Watched; 9] = [
+        Watched::Goroutines,
+        Watched::HeapAlloc,
+        Watched::HeapLive,
+        Watched::Rss,
+        Watched::CGap,
+        Watched::FinalizerBacklog,
+        Watched::GoroutineLeakProfile,
+        Watched::Goleak,
+        Watched::HeapProfile,
+    ];
+
+    /// The inverse of [`Watched::as_str`].
+    pub fn parse(s: &str) -> Option<Watched> {
+        Watched::ALL.into_iter().find(|w| w.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Watched::Goroutines => "goroutines",
@@ -248,11 +274,20 @@ pub fn registry() -> &'static [DetectorSpec] {
     REGISTRY
 }
 
-/// Why a detector could not be selected.
+/// Why a detector could not be selected or declared. Bad input: the CLI exits with code 2.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DetectError {
     #[error("no detector named `{name}` (fix: use one of {known})")]
     Unknown { name: String, known: String },
+    /// A detectors file ([`external`]) that cannot be used: which file, which key, what is
+    /// wrong, how to fix it.
+    #[error("{path}: key `{key}`: {problem} (fix: {fix})")]
+    Declaration {
+        path: String,
+        key: String,
+        problem: String,
+        fix: String,
+    },
 }
 
 /// Looks a detector up by name; the error lists the known names.
@@ -260,25 +295,121 @@ pub fn by_name(name: &str) -> Result<&'static DetectorSpec, DetectError> {
     REGISTRY
         .iter()
         .find(|d| d.name == name)
-        .ok_or_else(|| DetectError::Unknown {
-            name: name.to_string(),
-            known: REGISTRY
-                .iter()
-                .map(|d| d.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        .ok_or_else(|| unknown(name, REGISTRY.iter().map(|d| d.name)))
 }
 
-/// Drives one detector over one trace's samples, as they arrive: skips the warm-up, skips
-/// samples whose time does not increase (a broken trace must not confuse detector state),
-/// and remembers the first alarm. It holds the detector's registry entry, so whoever reads
-/// the alarm knows whose it is.
+fn unknown<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> DetectError {
+    DetectError::Unknown {
+        name: name.to_string(),
+        known: known.collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// The detectors a command scores with: registry entries, run in-process at their compiled
+/// speed, and detectors declared at run time in a file, each run as its own process per
+/// trace ([`external::External`]). Built-in ones come first, in registry order; external ones
+/// follow in the order of their file.
+#[derive(Debug, Clone)]
+pub struct DetectorSet {
+    pub builtin: Vec<DetectorSpec>,
+    pub external: Vec<external::External>,
+}
+
+impl DetectorSet {
+    /// Every built-in detector and no external one.
+    pub fn registry() -> Self {
+        DetectorSet {
+            builtin: REGISTRY.to_vec(),
+            external: Vec::new(),
+        }
+    }
+
+    /// Every built-in detector, then those declared in the detectors file `path`.
+    pub fn with_file(path: &Path) -> Result<Self, DetectError> {
+        Ok(DetectorSet {
+            external: external::load(path)?,
+            ..DetectorSet::registry()
+        })
+    }
+
+    /// How many detectors, built-in and external.
+    pub fn len(&self) -> usize {
+        self.builtin.len() + self.external.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every name, built-in first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.builtin
+            .iter()
+            .map(|d| d.name)
+            .chain(self.external.iter().map(|e| e.name.as_str()))
+    }
+
+    /// Only the detectors named (in this set's order); none named: all of them. An unknown
+    /// name is an error listing the known ones.
+    pub fn select(&self, names: &[String]) -> Result<DetectorSet, DetectError> {
+        if let Some(n) = names
+            .iter()
+            .find(|n| !self.names().any(|k| k == n.as_str()))
+        {
+            return Err(unknown(n, self.names()));
+        }
+        let keep = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
+        Ok(DetectorSet {
+            builtin: self
+                .builtin
+                .iter()
+                .filter(|d| keep(d.name))
+                .copied()
+                .collect(),
+            external: self
+                .external
+                .iter()
+                .filter(|e| keep(&e.name))
+                .cloned()
+                .collect(),
+        })
+    }
+}
+
+/// Which samples a detector is shown, in arrival order: none before the warm-up, and only
+/// those whose time increases (a broken trace must not confuse detector state). The one
+/// statement of that rule, for built-in detectors (through [`Feeder`]) and external ones.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    warmup_s: f64,
+    last_t: Option<f64>,
+}
+
+impl Gate {
+    pub fn new(warmup_s: f64) -> Self {
+        Gate {
+            warmup_s,
+            last_t: None,
+        }
+    }
+
+    /// Whether the sample at `t` (seconds since spawn) is shown; remembers it if so.
+    pub fn admits(&mut self, t: f64) -> bool {
+        if t < self.warmup_s || self.last_t.is_some_and(|l| t <= l) {
+            return false;
+        }
+        self.last_t = Some(t);
+        true
+    }
+}
+
+/// Drives one detector over one trace's samples, as they arrive: shows it the samples the
+/// [`Gate`] admits and remembers the first alarm. It holds the detector's registry entry, so
+/// whoever reads the alarm knows whose it is.
 pub struct Feeder {
     spec: DetectorSpec,
     det: Box<dyn Detector>,
-    warmup_s: f64,
-    last_t: Option<f64>,
+    gate: Gate,
     first: Option<Alarm>,
 }
 
@@ -288,18 +419,16 @@ impl Feeder {
         Feeder {
             spec: *spec,
             det: (spec.make)(params),
-            warmup_s,
-            last_t: None,
+            gate: Gate::new(warmup_s),
             first: None,
         }
     }
 
     /// Feeds one sample; returns the alarm if this sample raised the *first* one.
     pub fn push(&mut self, s: &Sample) -> Option<&Alarm> {
-        if s.t < self.warmup_s || self.last_t.is_some_and(|l| s.t <= l) {
+        if !self.gate.admits(s.t) {
             return None;
         }
-        self.last_t = Some(s.t);
         let alarm = self.det.observe(s)?;
         if self.first.is_some() {
             return None;
@@ -386,6 +515,40 @@ mod tests {
         assert_eq!(by_name("c-gap").unwrap().name, "c-gap");
         let e = by_name("nope").unwrap_err().to_string();
         assert!(e.contains("`nope`") && e.contains("deriv-heap"), "{e}");
+    }
+
+    #[test]
+    fn every_watched_series_is_listed_once_and_parses_back_from_its_name() {
+        // A new series fails to compile here: give it the next position, and add it to ALL.
+        let position = |w: Watched| match w {
+            Watched::Goroutines => 0,
+            Watched::HeapAlloc => 1,
+            Watched::HeapLive => 2,
+            Watched::Rss => 3,
+            Watched::CGap => 4,
+            Watched::FinalizerBacklog => 5,
+            Watched::GoroutineLeakProfile => 6,
+            Watched::Goleak => 7,
+            Watched::HeapProfile => 8,
+        };
+        for (i, w) in Watched::ALL.into_iter().enumerate() {
+            assert_eq!(position(w), i, "{w}");
+            assert_eq!(Watched::parse(w.as_str()), Some(w));
+        }
+        assert_eq!(Watched::parse("cpu"), None);
+    }
+
+    #[test]
+    fn a_detector_set_selects_by_name_among_built_in_and_external_ones() {
+        let mut set = DetectorSet::registry();
+        set.external
+            .push(external::External::for_test("/bin/true", &[], 1.0));
+        assert_eq!(set.len(), registry().len() + 1);
+        let picked = set.select(&["t".into(), "c-gap".into()]).unwrap();
+        assert_eq!(picked.names().collect::<Vec<_>>(), vec!["c-gap", "t"]);
+        assert_eq!(set.select(&[]).unwrap().len(), set.len());
+        let e = set.select(&["nope".into()]).unwrap_err().to_string();
+        assert!(e.contains("`nope`") && e.ends_with(", t)"), "{e}");
     }
 
     #[test]

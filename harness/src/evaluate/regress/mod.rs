@@ -37,7 +37,7 @@ pub mod run;
 pub use baseline::{Baseline, BaselineCell, RepResult, BASELINE_FORMAT};
 pub use compare::{compare, Aspect, Change, Comparison, Direction};
 pub use render::render;
-pub use run::{run, RegressOutcome};
+pub use run::{run, run_with, RegressOutcome};
 
 use crate::bad_input::BadInput;
 

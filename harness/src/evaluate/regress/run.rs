@@ -1,12 +1,14 @@
 //! The use case of `leakbench regress` ([`run`]): score a run directory's traces with every
-//! registered detector, compare the scores with a saved baseline and/or save them as one.
+//! registered detector (and, with [`run_with`], external ones), compare the scores with a
+//! saved baseline and/or save them as one.
 //!
 //! Owns the order of those steps and the text to print. Must not parse flags or choose exit
 //! codes (the CLI maps [`RegressOutcome::regressed`] to one); the rules are
 //! [`super::compare()`]'s.
 
 use super::{compare, render, Baseline, Comparison, Tolerance};
-use crate::evaluate::{detect, replay};
+use crate::evaluate::detect::{DetectorSet, Params};
+use crate::evaluate::replay;
 use crate::{fsio, trace};
 use anyhow::Context;
 use std::path::Path;
@@ -41,12 +43,24 @@ pub fn run(
     save: Option<&Path>,
     tol: &Tolerance,
 ) -> anyhow::Result<RegressOutcome> {
+    run_with(dir, baseline, save, tol, &DetectorSet::registry())
+}
+
+/// [`run`] scoring with the detectors of `set` (`--detectors-file` adds external ones; their
+/// cells, absent from a baseline saved without them, are counted, not failed).
+pub fn run_with(
+    dir: &Path,
+    baseline: Option<&Path>,
+    save: Option<&Path>,
+    tol: &Tolerance,
+    set: &DetectorSet,
+) -> anyhow::Result<RegressOutcome> {
     crate::run_dir::RunDir::open_recorded(dir)?;
     tol.check()?;
     let base = baseline.map(Baseline::load).transpose()?;
     let traces = trace::load_run(dir)
         .with_context(|| format!("could not load the traces of '{}'", dir.display()))?;
-    let rows = replay::score_traces(&traces, detect::registry(), &detect::Params::default());
+    let rows = replay::score_set(&traces, set, &Params::default());
     let current = Baseline::from_rows(&rows, env!("CARGO_PKG_VERSION"));
     let (comparison, text) = match (&base, baseline) {
         (Some(base), Some(path)) => {
