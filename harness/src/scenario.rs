@@ -149,6 +149,11 @@ pub struct GroundTruth {
     /// Seconds after onset within which a detection counts as timely.
     #[serde(default = "default_tolerance")]
     pub tolerance_s: f64,
+    /// For a program that does not serve `/leakbench/truth` (`program = ...`): the onset the
+    /// user declares, in seconds after readiness. Scored as declared, not measured (the trace
+    /// metadata and the score notes say so); a measured onset, when served, wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_onset_s: Option<f64>,
 }
 
 fn default_tolerance() -> f64 {
@@ -161,7 +166,12 @@ fn default_tolerance() -> f64 {
 struct ScenarioFile {
     #[serde(default)]
     description: String,
-    fixture: String,
+    #[serde(default)]
+    fixture: Option<String>,
+    /// Bring your own program: a Go package directory or a prebuilt binary, relative to the
+    /// scenario file.
+    #[serde(default)]
+    program: Option<String>,
     #[serde(default)]
     args: Vec<String>,
     #[serde(default)]
@@ -207,8 +217,14 @@ pub struct Scenario {
     /// Where it was loaded from.
     pub path: PathBuf,
     pub description: String,
-    /// Directory name under `go-fixtures/cmd/`.
+    /// Directory name under `go-fixtures/cmd/`; for a [`Scenario::program`] scenario, the
+    /// program's absolute path (so builds and twins are keyed by it).
     pub fixture: String,
+    /// A program of the user's own (a Go package directory or a prebuilt binary), absolute:
+    /// run with the scenario's `args` only (no kit flags), `{listen}` in them replaced by the
+    /// address it must serve on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub duration_s: f64,
@@ -236,9 +252,13 @@ impl Scenario {
         Regex::new(&self.truth.site).expect("validated on load")
     }
 
-    /// The fixture's command-line flags: the leak parameters, then the scenario's `args`.
+    /// The fixture's command-line flags: the leak parameters, then the scenario's `args`
+    /// (a [`Scenario::program`] gets its `args` only: it knows no kit flags).
     /// An argument vector: no shell ever sees it.
     pub fn fixture_args(&self, rep: u32) -> Vec<String> {
+        if self.program.is_some() {
+            return self.args.clone();
+        }
         let mut a = vec![
             format!("-onset={}ms", (self.leak.onset_s * 1000.0).round() as u64),
             format!("-rate={}", self.leak.rate),
@@ -303,30 +323,21 @@ pub fn parse(
             "rename the file",
         ));
     }
-    if file.fixture.is_empty()
-        || !file
-            .fixture
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-    {
-        return Err(err(
-            path,
-            "fixture",
-            format!("`{}` is not a fixture name", file.fixture),
-            "name a directory under go-fixtures/cmd/ (letters, digits, '-', '_')",
-        ));
-    }
-    if let Some(dir) = fixtures_dir {
-        let d = dir.join("cmd").join(&file.fixture);
-        if !d.is_dir() {
+    let (fixture, program) = match (file.fixture, file.program) {
+        (Some(f), None) => (check_fixture(path, f, fixtures_dir)?, None),
+        (None, Some(p)) => {
+            let prog = program_path(path, &p)?;
+            (prog.display().to_string(), Some(prog))
+        }
+        _ => {
             return Err(err(
                 path,
                 "fixture",
-                format!("no fixture directory {}", d.display()),
-                "name a directory under go-fixtures/cmd/, or create it",
-            ));
+                "a scenario names exactly one of `fixture` and `program`",
+                "set `fixture = \"NAME\"` (go-fixtures/cmd/NAME) or `program = \"PATH\"` (your own)",
+            ))
         }
-    }
+    };
     let positive = |key: &str, v: f64| {
         if v.is_finite() && v > 0.0 {
             Ok(())
@@ -442,6 +453,16 @@ pub fn parse(
             "set truth.leaking = false, or leak.fixed = false",
         ));
     }
+    if let Some(d) = file.truth.declared_onset_s {
+        if !(d.is_finite() && d >= 0.0 && d < file.duration_s) {
+            return Err(err(
+                path,
+                "truth.declared_onset_s",
+                format!("must be in [0, duration_s), got {d}"),
+                "set it to the seconds after readiness at which the leak starts",
+            ));
+        }
+    }
     for k in file.env.keys() {
         if k.is_empty() || k.contains('=') || k == "LEAKBENCH_LISTEN" {
             return Err(err(
@@ -456,7 +477,8 @@ pub fn parse(
         name,
         path: path.to_path_buf(),
         description: file.description,
-        fixture: file.fixture,
+        fixture,
+        program,
         args: file.args,
         env: file.env,
         duration_s: file.duration_s,
@@ -466,6 +488,53 @@ pub fn parse(
         gomemlimit_mib: file.gomemlimit_mib,
         leak: file.leak,
         truth: file.truth,
+    })
+}
+
+/// A `fixture = NAME`: a directory name under `go-fixtures/cmd/`, checked there when
+/// `fixtures_dir` is given.
+fn check_fixture(
+    path: &Path,
+    fixture: String,
+    fixtures_dir: Option<&Path>,
+) -> Result<String, ScenarioError> {
+    if fixture.is_empty()
+        || !fixture
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        return Err(err(
+            path,
+            "fixture",
+            format!("`{fixture}` is not a fixture name"),
+            "name a directory under go-fixtures/cmd/ (letters, digits, '-', '_')",
+        ));
+    }
+    if let Some(dir) = fixtures_dir {
+        let d = dir.join("cmd").join(&fixture);
+        if !d.is_dir() {
+            return Err(err(
+                path,
+                "fixture",
+                format!("no fixture directory {}", d.display()),
+                "name a directory under go-fixtures/cmd/, or create it",
+            ));
+        }
+    }
+    Ok(fixture)
+}
+
+/// A `program = PATH`, relative to the scenario file's directory: it must exist.
+fn program_path(path: &Path, program: &str) -> Result<PathBuf, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let p = base.join(program);
+    p.canonicalize().map_err(|e| {
+        err(
+            path,
+            "program",
+            format!("`{}`: {e}", p.display()),
+            "give a Go package directory or a binary, relative to the scenario file",
+        )
     })
 }
 

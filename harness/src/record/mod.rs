@@ -11,6 +11,7 @@
 pub mod fixture_build;
 pub mod fixture_log;
 pub mod launch;
+pub mod listeners;
 pub mod pprof;
 pub mod probe;
 pub mod repetition;
