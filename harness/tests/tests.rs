@@ -2,6 +2,7 @@
 //! Each module is one concern; they share helpers in `support`.
 
 mod bad_input;
+mod byo;
 mod classes;
 mod conventions;
 mod detectors_on_traces;
