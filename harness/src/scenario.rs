@@ -329,14 +329,12 @@ pub fn parse(
             let prog = program_path(path, &p)?;
             (prog.display().to_string(), Some(prog))
         }
-        _ => {
-            return Err(err(
-                path,
-                "fixture",
-                "a scenario names exactly one of `fixture` and `program`",
-                "set `fixture = \"NAME\"` (go-fixtures/cmd/NAME) or `program = \"PATH\"` (your own)",
-            ))
-        }
+        _ => return Err(err(
+            path,
+            "fixture",
+            "a scenario names exactly one of `fixture` and `program`",
+            "set `fixture = \"NAME\"` (go-fixtures/cmd/NAME) or `program = \"PATH\"` (your own)",
+        )),
     };
     let positive = |key: &str, v: f64| {
         if v.is_finite() && v > 0.0 {

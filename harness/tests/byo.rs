@@ -126,7 +126,11 @@ fn a_program_outside_the_tree_with_declared_truth_is_run_and_scored() {
 fn a_program_that_does_not_build_or_does_not_exist_is_a_one_line_error() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = write_program(tmp.path(), "");
-    std::fs::write(tmp.path().join("mine/main.go"), "package main\nfunc main() { x }\n").unwrap();
+    std::fs::write(
+        tmp.path().join("mine/main.go"),
+        "package main\nfunc main() { x }\n",
+    )
+    .unwrap();
     let o = leakbench()
         .arg("run")
         .arg(&sc)
@@ -136,7 +140,10 @@ fn a_program_that_does_not_build_or_does_not_exist_is_a_one_line_error() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(err.contains("go build") && err.contains("undefined: x"), "{err}");
+    assert!(
+        err.contains("go build") && err.contains("undefined: x"),
+        "{err}"
+    );
 
     std::fs::remove_dir_all(tmp.path().join("mine")).unwrap();
     let o = leakbench()

@@ -23,7 +23,9 @@ pub enum BuildError {
     Version(String),
     #[error("{0} is older than Go 1.26, which leakbench needs (fix: install Go >= 1.26 or pass --go PATH)")]
     TooOld(String),
-    #[error("{0}: not a Go package directory nor an executable file (fix: point `program` at one)")]
+    #[error(
+        "{0}: not a Go package directory nor an executable file (fix: point `program` at one)"
+    )]
     NotAProgram(String),
     #[error("go build of fixture `{fixture}` failed:\n{stderr}")]
     Compile { fixture: String, stderr: String },
@@ -151,7 +153,11 @@ pub fn source_hash(
 }
 
 /// Hashes the toolchain version and settings, then each file's path under `root` and bytes.
-fn hash_files(tc: &GoToolchain, root: &Path, mut files: Vec<PathBuf>) -> Result<String, BuildError> {
+fn hash_files(
+    tc: &GoToolchain,
+    root: &Path,
+    mut files: Vec<PathBuf>,
+) -> Result<String, BuildError> {
     let mut h = Sha256::new();
     h.update(tc.version.as_bytes());
     h.update([0]);
@@ -213,7 +219,13 @@ pub fn build(
             cached: true,
         });
     }
-    go_build(tc, fixtures_dir, &format!("./cmd/{fixture}"), fixture, &path)?;
+    go_build(
+        tc,
+        fixtures_dir,
+        &format!("./cmd/{fixture}"),
+        fixture,
+        &path,
+    )?;
     Ok(BuiltFixture {
         name: fixture.to_string(),
         path,

@@ -1,5 +1,7 @@
-//! Starting and stopping one fixture process: a free loopback port, its own process group,
-//! the readiness handshake, and a guaranteed kill of the whole group on every exit path.
+//! Starting and stopping one fixture process: a free loopback port (also substituted for
+//! `{listen}` in its arguments), its own process group, the readiness handshake (the
+//! `LEAKBENCH READY` line, or for a program of the user's own pprof answering, then no
+//! non-loopback listener), and a guaranteed kill of the whole group on every exit path.
 //!
 //! Owns the child process; its log is written through [`crate::record::fixture_log`]. Must not sample
 //! it (that is [`crate::record::repetition`]).
@@ -251,14 +253,18 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
     let log_err = log_out.another(&spec.log_path).map_err(log_error)?;
     let listen = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(&spec.program);
-    cmd.args(spec.args.iter().map(|a| a.replace(LISTEN_PLACEHOLDER, &listen)))
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env("LEAKBENCH_LISTEN", &listen)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+    cmd.args(
+        spec.args
+            .iter()
+            .map(|a| a.replace(LISTEN_PLACEHOLDER, &listen)),
+    )
+    .envs(spec.env.iter().map(|(k, v)| (k, v)))
+    .env("LEAKBENCH_LISTEN", &listen)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0)
+    .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec and only calls
     // async-signal-safe functions (prctl, getppid, _exit).
     unsafe {

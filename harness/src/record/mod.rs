@@ -15,6 +15,6 @@ pub mod listeners;
 pub mod pprof;
 pub mod probe;
 pub mod repetition;
-pub mod std_metrics;
 pub mod run;
+pub mod std_metrics;
 pub mod ticker;

@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(m[metric::MEM_TOTAL], 7621648.0);
         assert_eq!(m[metric::MEM_RELEASED], 540672.0);
         assert_eq!(m[metric::GC_CYCLES], 3.0);
-        assert!(!m.contains_key(metric::HEAP_LIVE), "MemStats has no live heap");
+        assert!(
+            !m.contains_key(metric::HEAP_LIVE),
+            "MemStats has no live heap"
+        );
         assert_eq!(from_heap_debug("garbage\n"), None);
     }
 
