@@ -69,18 +69,23 @@ declared_onset_s = 2.0
     sc
 }
 
+/// `leakbench run SCENARIO --reps 1 --out OUT`.
+fn run(scenario: &Path, out: &Path) -> std::process::Output {
+    leakbench()
+        .arg("run")
+        .arg(scenario)
+        .args(["--reps", "1", "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_program_outside_the_tree_with_declared_truth_is_run_and_scored() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = write_program(tmp.path(), "");
     let out = tmp.path().join("run");
-    let o = leakbench()
-        .arg("run")
-        .arg(&sc)
-        .args(["--reps", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run(&sc, &out);
     assert!(
         o.status.success(),
         "leakbench run failed: {}",
@@ -131,13 +136,7 @@ fn a_program_that_does_not_build_or_does_not_exist_is_a_one_line_error() {
         "package main\nfunc main() { x }\n",
     )
     .unwrap();
-    let o = leakbench()
-        .arg("run")
-        .arg(&sc)
-        .args(["--reps", "1", "--out"])
-        .arg(tmp.path().join("run"))
-        .output()
-        .unwrap();
+    let o = run(&sc, &tmp.path().join("run"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
@@ -146,13 +145,7 @@ fn a_program_that_does_not_build_or_does_not_exist_is_a_one_line_error() {
     );
 
     std::fs::remove_dir_all(tmp.path().join("mine")).unwrap();
-    let o = leakbench()
-        .arg("run")
-        .arg(&sc)
-        .args(["--reps", "1", "--out"])
-        .arg(tmp.path().join("run2"))
-        .output()
-        .unwrap();
+    let o = run(&sc, &tmp.path().join("run2"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("key `program`"), "{err}");
