@@ -94,6 +94,11 @@ pub struct GroundTruth {
     pub site: String,
     /// Seconds after onset within which a detection counts as timely.
     pub tolerance_s: f64,
+    /// For a program that does not serve `/leakbench/truth` (`program = ...`): the onset the
+    /// user declares, in seconds after readiness. Scored as declared, not measured (the trace
+    /// metadata and the score notes say so); a measured onset, when served, wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_onset_s: Option<f64>,
 }
 
 /// `[truth]` as written. `grows` may be left out for the five classes the first benchmark
@@ -109,6 +114,8 @@ struct TruthFile {
     site: String,
     #[serde(default = "default_tolerance")]
     tolerance_s: f64,
+    #[serde(default)]
+    declared_onset_s: Option<f64>,
 }
 
 /// Why `truth.grows` is not acceptable.
@@ -161,6 +168,7 @@ impl TryFrom<TruthFile> for GroundTruth {
             grows,
             site: f.site,
             tolerance_s: f.tolerance_s,
+            declared_onset_s: f.declared_onset_s,
         })
     }
 }
@@ -175,7 +183,12 @@ fn default_tolerance() -> f64 {
 struct ScenarioFile {
     #[serde(default)]
     description: String,
-    fixture: String,
+    #[serde(default)]
+    fixture: Option<String>,
+    /// Bring your own program: a Go package directory or a prebuilt binary, relative to the
+    /// scenario file.
+    #[serde(default)]
+    program: Option<String>,
     #[serde(default)]
     args: Vec<String>,
     #[serde(default)]
@@ -221,8 +234,14 @@ pub struct Scenario {
     /// Where it was loaded from.
     pub path: PathBuf,
     pub description: String,
-    /// Directory name under `go-fixtures/cmd/`.
+    /// Directory name under `go-fixtures/cmd/`; for a [`Scenario::program`] scenario, the
+    /// program's absolute path (so builds and twins are keyed by it).
     pub fixture: String,
+    /// A program of the user's own (a Go package directory or a prebuilt binary), absolute:
+    /// run with the scenario's `args` only (no kit flags), `{listen}` in them replaced by the
+    /// address it must serve on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub duration_s: f64,
@@ -250,9 +269,13 @@ impl Scenario {
         Regex::new(&self.truth.site).expect("validated on load")
     }
 
-    /// The fixture's command-line flags: the leak parameters, then the scenario's `args`.
+    /// The fixture's command-line flags: the leak parameters, then the scenario's `args`
+    /// (a [`Scenario::program`] gets its `args` only: it knows no kit flags).
     /// An argument vector: no shell ever sees it.
     pub fn fixture_args(&self, rep: u32) -> Vec<String> {
+        if self.program.is_some() {
+            return self.args.clone();
+        }
         let mut a = vec![
             format!("-onset={}ms", (self.leak.onset_s * 1000.0).round() as u64),
             format!("-rate={}", self.leak.rate),
@@ -317,30 +340,19 @@ pub fn parse(
             "rename the file",
         ));
     }
-    if file.fixture.is_empty()
-        || !file
-            .fixture
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-    {
-        return Err(err(
+    let (fixture, program) = match (file.fixture, file.program) {
+        (Some(f), None) => (check_fixture(path, f, fixtures_dir)?, None),
+        (None, Some(p)) => {
+            let prog = program_path(path, &p)?;
+            (prog.display().to_string(), Some(prog))
+        }
+        _ => return Err(err(
             path,
             "fixture",
-            format!("`{}` is not a fixture name", file.fixture),
-            "name a directory under go-fixtures/cmd/ (letters, digits, '-', '_')",
-        ));
-    }
-    if let Some(dir) = fixtures_dir {
-        let d = dir.join("cmd").join(&file.fixture);
-        if !d.is_dir() {
-            return Err(err(
-                path,
-                "fixture",
-                format!("no fixture directory {}", d.display()),
-                "name a directory under go-fixtures/cmd/, or create it",
-            ));
-        }
-    }
+            "a scenario names exactly one of `fixture` and `program`",
+            "set `fixture = \"NAME\"` (go-fixtures/cmd/NAME) or `program = \"PATH\"` (your own)",
+        )),
+    };
     let positive = |key: &str, v: f64| {
         if v.is_finite() && v > 0.0 {
             Ok(())
@@ -458,6 +470,16 @@ pub fn parse(
             "set truth.leaking = false, or leak.fixed = false",
         ));
     }
+    if let Some(d) = file.truth.declared_onset_s {
+        if !(d.is_finite() && d >= 0.0 && d < file.duration_s) {
+            return Err(err(
+                path,
+                "truth.declared_onset_s",
+                format!("must be in [0, duration_s), got {d}"),
+                "set it to the seconds after readiness at which the leak starts",
+            ));
+        }
+    }
     for k in file.env.keys() {
         if k.is_empty() || k.contains('=') || k == "LEAKBENCH_LISTEN" {
             return Err(err(
@@ -472,7 +494,8 @@ pub fn parse(
         name,
         path: path.to_path_buf(),
         description: file.description,
-        fixture: file.fixture,
+        fixture,
+        program,
         args: file.args,
         env: file.env,
         duration_s: file.duration_s,
@@ -482,6 +505,53 @@ pub fn parse(
         gomemlimit_mib: file.gomemlimit_mib,
         leak: file.leak,
         truth,
+    })
+}
+
+/// A `fixture = NAME`: a directory name under `go-fixtures/cmd/`, checked there when
+/// `fixtures_dir` is given.
+fn check_fixture(
+    path: &Path,
+    fixture: String,
+    fixtures_dir: Option<&Path>,
+) -> Result<String, ScenarioError> {
+    if fixture.is_empty()
+        || !fixture
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        return Err(err(
+            path,
+            "fixture",
+            format!("`{fixture}` is not a fixture name"),
+            "name a directory under go-fixtures/cmd/ (letters, digits, '-', '_')",
+        ));
+    }
+    if let Some(dir) = fixtures_dir {
+        let d = dir.join("cmd").join(&fixture);
+        if !d.is_dir() {
+            return Err(err(
+                path,
+                "fixture",
+                format!("no fixture directory {}", d.display()),
+                "name a directory under go-fixtures/cmd/, or create it",
+            ));
+        }
+    }
+    Ok(fixture)
+}
+
+/// A `program = PATH`, relative to the scenario file's directory: it must exist.
+fn program_path(path: &Path, program: &str) -> Result<PathBuf, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let p = base.join(program);
+    p.canonicalize().map_err(|e| {
+        err(
+            path,
+            "program",
+            format!("`{}`: {e}", p.display()),
+            "give a Go package directory or a binary, relative to the scenario file",
+        )
     })
 }
 

@@ -37,6 +37,11 @@ pub struct RepMeta {
     pub args: Vec<String>,
     /// Whether the `goroutineleak` profile is probed.
     pub goroutineleak: bool,
+    /// The onset the scenario declares (`truth.declared_onset_s` after readiness), on the
+    /// trace's axis: set once the program is ready. Declared, not measured: used only when no
+    /// sample has a measured onset ([`Trace::onset_s`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_onset_s: Option<f64>,
 }
 
 /// How a repetition ended.
@@ -95,6 +100,7 @@ pub struct RepEnd {
 /// sample being written.
 pub struct TraceWriter {
     rep: RepDir,
+    meta: RepMeta,
     file: std::fs::File,
     samples: u64,
 }
@@ -112,6 +118,7 @@ impl TraceWriter {
             std::fs::File::create(&path).map_err(|e| FsError::new("could not create", &path, e))?;
         Ok(TraceWriter {
             rep: rep.clone(),
+            meta: meta.clone(),
             file,
             samples: 0,
         })
@@ -119,6 +126,13 @@ impl TraceWriter {
 
     pub fn dir(&self) -> &RepDir {
         &self.rep
+    }
+
+    /// Records the declared onset (seconds since spawn) in `meta.json`, rewritten atomically.
+    pub fn declare_onset(&mut self, onset_s: f64) -> Result<(), FsError> {
+        self.meta.declared_onset_s = Some(onset_s);
+        let json = serde_json::to_vec_pretty(&self.meta).expect("meta serializes");
+        fsio::write_atomic(&self.rep.meta_json(), &json)
     }
 
     pub fn samples(&self) -> u64 {
@@ -180,9 +194,20 @@ pub enum TraceError {
 }
 
 impl Trace {
-    /// The measured onset: the first sample's truth that has one.
+    /// The onset: the first sample's measured truth that has one, else the declared one
+    /// ([`RepMeta::declared_onset_s`]).
     pub fn onset_s(&self) -> Option<f64> {
+        self.measured_onset_s().or(self.meta.declared_onset_s)
+    }
+
+    /// The onset the program measured: the first sample's truth that has one.
+    pub fn measured_onset_s(&self) -> Option<f64> {
         self.samples.iter().find_map(|s| s.truth.as_ref()?.onset_s)
+    }
+
+    /// Whether [`Trace::onset_s`] is the scenario's declaration rather than a measurement.
+    pub fn onset_declared(&self) -> bool {
+        self.measured_onset_s().is_none() && self.meta.declared_onset_s.is_some()
     }
 }
 
@@ -287,6 +312,7 @@ site = 'main\.f'
             fixture_hash: "abc".into(),
             interval_s: 0.5,
             goroutineleak: true,
+            declared_onset_s: None,
         }
     }
 

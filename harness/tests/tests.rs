@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod browser;
+mod byo;
 mod classes;
 mod conventions;
 mod detectors_on_traces;

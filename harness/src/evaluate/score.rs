@@ -209,6 +209,10 @@ pub fn score_row(
         (false, _, Some(_)) => Outcome::Fp,
         (false, _, None) => Outcome::Tn,
     };
+    if sc.truth.leaking && trace.onset_declared() {
+        let sep = if row.note.is_empty() { "" } else { "; " };
+        row.note = format!("{}{sep}onset declared, not measured", row.note);
+    }
     row
 }
 

@@ -212,6 +212,7 @@ async fn start(fixture: &BuiltFixture, args: Vec<String>, log: PathBuf) -> anyho
         env: vec![("GOMAXPROCS".into(), "1".into())],
         log_path: log,
         ready_timeout: READY_TIMEOUT,
+        ready_by_pprof: false,
     };
     launch::launch(&spec)
         .await

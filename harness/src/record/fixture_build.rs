@@ -1,5 +1,7 @@
-//! Building fixtures: the Go toolchain in use, `go build` of `go-fixtures/cmd/<name>`, and a
-//! cache keyed by a hash of the sources and build settings.
+//! Building fixtures: the Go toolchain in use, `go build` of `go-fixtures/cmd/<name>` or of a
+//! user's own program (a scenario's `program`: a Go package directory, built in its own module,
+//! or a prebuilt binary, used as is), and a cache keyed by a hash of the sources and build
+//! settings.
 //!
 //! Owns the toolchain probe and the binary cache (`.cache/fixtures/`). Must not start
 //! fixtures (that is [`crate::record::launch`]).
@@ -21,6 +23,10 @@ pub enum BuildError {
     Version(String),
     #[error("{0} is older than Go 1.26, which leakbench needs (fix: install Go >= 1.26 or pass --go PATH)")]
     TooOld(String),
+    #[error(
+        "{0}: not a Go package directory nor an executable file (fix: point `program` at one)"
+    )]
+    NotAProgram(String),
     #[error("go build of fixture `{fixture}` failed:\n{stderr}")]
     Compile { fixture: String, stderr: String },
     #[error(transparent)]
@@ -134,6 +140,24 @@ pub fn source_hash(
     fixture: &str,
     tc: &GoToolchain,
 ) -> Result<String, BuildError> {
+    let mut files = Vec::new();
+    for top in ["go.mod", "go.sum"] {
+        let p = fixtures_dir.join(top);
+        if p.exists() {
+            files.push(p);
+        }
+    }
+    collect_files(&fixtures_dir.join("kit"), &mut files)?;
+    collect_files(&fixtures_dir.join("cmd").join(fixture), &mut files)?;
+    hash_files(tc, fixtures_dir, files)
+}
+
+/// Hashes the toolchain version and settings, then each file's path under `root` and bytes.
+fn hash_files(
+    tc: &GoToolchain,
+    root: &Path,
+    mut files: Vec<PathBuf>,
+) -> Result<String, BuildError> {
     let mut h = Sha256::new();
     h.update(tc.version.as_bytes());
     h.update([0]);
@@ -146,18 +170,9 @@ pub fn source_hash(
         h.update(std::env::var(var).unwrap_or_default().as_bytes());
         h.update([0]);
     }
-    let mut files = Vec::new();
-    for top in ["go.mod", "go.sum"] {
-        let p = fixtures_dir.join(top);
-        if p.exists() {
-            files.push(p);
-        }
-    }
-    collect_files(&fixtures_dir.join("kit"), &mut files)?;
-    collect_files(&fixtures_dir.join("cmd").join(fixture), &mut files)?;
     files.sort();
     for f in files {
-        let rel = f.strip_prefix(fixtures_dir).unwrap_or(&f);
+        let rel = f.strip_prefix(root).unwrap_or(&f);
         h.update(rel.to_string_lossy().as_bytes());
         h.update([0]);
         let bytes =
@@ -204,22 +219,47 @@ pub fn build(
             cached: true,
         });
     }
+    go_build(
+        tc,
+        fixtures_dir,
+        &format!("./cmd/{fixture}"),
+        fixture,
+        &path,
+    )?;
+    Ok(BuiltFixture {
+        name: fixture.to_string(),
+        path,
+        hash,
+        cached: false,
+    })
+}
+
+/// Runs `go build -o out pkg` in `dir`. Builds to a temp name and renames, so a killed build
+/// never leaves a half binary that the cache would then trust. Compiler output is returned in
+/// full on failure.
+fn go_build(
+    tc: &GoToolchain,
+    dir: &Path,
+    pkg: &str,
+    name: &str,
+    out_path: &Path,
+) -> Result<(), BuildError> {
+    let cache_dir = out_path.parent().unwrap_or(Path::new("."));
     crate::fsio::create_dir_all(cache_dir)?;
-    // Build to a temp name and rename, so a killed build never leaves a half binary that the
-    // cache would then trust.
-    let tmp = cache_dir.join(format!(".{fixture}-{hash}.{}.tmp", std::process::id()));
+    let file = out_path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = cache_dir.join(format!(".{file}.{}.tmp", std::process::id()));
     let out = Command::new(&tc.go)
-        .current_dir(fixtures_dir)
+        .current_dir(dir)
         .arg("build")
         .arg("-o")
         .arg(&tmp)
-        .arg(format!("./cmd/{fixture}"))
+        .arg(pkg)
         .env("GOEXPERIMENT", tc.goexperiment())
         .env("CGO_ENABLED", "1")
         .output()
         .map_err(|source| BuildError::Spawn {
             go: tc.go.display().to_string(),
-            args: format!("build ./cmd/{fixture}"),
+            args: format!("build {pkg}"),
             source,
         })?;
     if !out.status.success() {
@@ -227,14 +267,64 @@ pub fn build(
         let mut stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         stderr.push_str(&String::from_utf8_lossy(&out.stdout));
         return Err(BuildError::Compile {
-            fixture: fixture.to_string(),
+            fixture: name.to_string(),
             stderr: stderr.trim_end().to_string(),
         });
     }
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| crate::fsio::FsError::new("could not rename into", &path, e))?;
+    std::fs::rename(&tmp, out_path)
+        .map_err(|e| crate::fsio::FsError::new("could not rename into", out_path, e))?;
+    Ok(())
+}
+
+/// A user's own program (a scenario's `program`, an absolute path): a directory is a Go
+/// package, built in its own module (its `go.mod`, or the enclosing one) into `cache_dir`,
+/// keyed by the toolchain, the build settings and every file under the directory; a file is a
+/// prebuilt binary, used where it is, keyed by its bytes.
+pub fn build_program(
+    program: &Path,
+    tc: &GoToolchain,
+    cache_dir: &Path,
+) -> Result<BuiltFixture, BuildError> {
+    let name = program.display().to_string();
+    if program.is_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(program)
+            .map_err(|e| crate::fsio::FsError::new("could not read", program, e))?;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(BuildError::NotAProgram(name));
+        }
+        let bytes = std::fs::read(program)
+            .map_err(|e| crate::fsio::FsError::new("could not read", program, e))?;
+        let digest = Sha256::digest(&bytes);
+        return Ok(BuiltFixture {
+            name,
+            path: program.to_path_buf(),
+            hash: digest.iter().take(8).map(|b| format!("{b:02x}")).collect(),
+            cached: true,
+        });
+    }
+    if !program.is_dir() {
+        return Err(BuildError::NotAProgram(name));
+    }
+    let mut files = Vec::new();
+    collect_files(program, &mut files)?;
+    let hash = hash_files(tc, program, files)?;
+    let base = program
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "program".into());
+    let path = cache_dir.join(format!("program-{base}-{hash}"));
+    if path.exists() {
+        return Ok(BuiltFixture {
+            name,
+            path,
+            hash,
+            cached: true,
+        });
+    }
+    go_build(tc, program, ".", &name, &path)?;
     Ok(BuiltFixture {
-        name: fixture.to_string(),
+        name,
         path,
         hash,
         cached: false,

@@ -1,5 +1,7 @@
-//! Starting and stopping one fixture process: a free loopback port, its own process group,
-//! the readiness handshake, and a guaranteed kill of the whole group on every exit path.
+//! Starting and stopping one fixture process: a free loopback port (also substituted for
+//! `{listen}` in its arguments), its own process group, the readiness handshake (the
+//! `LEAKBENCH READY` line, or for a program of the user's own pprof answering, then no
+//! non-loopback listener), and a guaranteed kill of the whole group on every exit path.
 //!
 //! Owns the child process; its log is written through [`crate::record::fixture_log`]. Must not sample
 //! it (that is [`crate::record::repetition`]).
@@ -52,7 +54,16 @@ pub struct LaunchSpec {
     /// stdout and stderr go here, together at most [`MAX_LOG_BYTES`] per start.
     pub log_path: PathBuf,
     pub ready_timeout: Duration,
+    /// Also ready once `/debug/pprof/` answers on the given address (a program of the user's
+    /// own that prints no readiness line). The readiness line, if printed, still counts.
+    pub ready_by_pprof: bool,
 }
+
+/// What `{listen}` in a program's arguments becomes: the address it must serve on.
+pub const LISTEN_PLACEHOLDER: &str = "{listen}";
+
+/// How often a program without a readiness line is asked whether it serves pprof yet.
+pub const PPROF_READY_POLL: Duration = Duration::from_millis(100);
 
 /// Why a fixture did not become ready.
 #[derive(Debug, thiserror::Error)]
@@ -242,14 +253,18 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
     let log_err = log_out.another(&spec.log_path).map_err(log_error)?;
     let listen = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env("LEAKBENCH_LISTEN", &listen)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+    cmd.args(
+        spec.args
+            .iter()
+            .map(|a| a.replace(LISTEN_PLACEHOLDER, &listen)),
+    )
+    .envs(spec.env.iter().map(|(k, v)| (k, v)))
+    .env("LEAKBENCH_LISTEN", &listen)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0)
+    .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec and only calls
     // async-signal-safe functions (prctl, getppid, _exit).
     unsafe {
@@ -287,8 +302,16 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
     let stdout = fixture.child.stdout.take().expect("piped");
     let mut stdout = BufReader::new(stdout);
     let deadline = tokio::time::Instant::now() + spec.ready_timeout;
+    let pprof_ready = pprof_answers(fixture.addr, spec.ready_by_pprof);
+    tokio::pin!(pprof_ready);
     loop {
-        let line = tokio::time::timeout_at(deadline, next_line_bounded(&mut stdout)).await;
+        let line = tokio::select! {
+            l = tokio::time::timeout_at(deadline, next_line_bounded(&mut stdout)) => l,
+            () = &mut pprof_ready => {
+                fixture.ready_s = (monotonic_ns() - spawn_mono_ns) as f64 / 1e9;
+                break;
+            }
+        };
         match line {
             Err(_) => return Err(LaunchError::NotReady(spec.ready_timeout)),
             Ok(Ok(Some(l))) => {
@@ -307,7 +330,18 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
                 }
             }
             Ok(_) => {
-                // stdout closed: the fixture is exiting.
+                // stdout closed: the fixture is exiting (or it prints nothing and closed
+                // stdout; then only pprof answering can make it ready).
+                if spec.ready_by_pprof && fixture.exited().is_none() {
+                    tokio::select! {
+                        () = &mut pprof_ready => {
+                            fixture.ready_s = (monotonic_ns() - spawn_mono_ns) as f64 / 1e9;
+                            break;
+                        }
+                        _ = tokio::time::sleep_until(deadline) => return Err(LaunchError::NotReady(spec.ready_timeout)),
+                        _ = fixture.child.wait() => {}
+                    }
+                }
                 let status = tokio::time::timeout(Duration::from_secs(2), fixture.child.wait())
                     .await
                     .map(|s| s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()))
@@ -320,11 +354,38 @@ async fn launch_once(spec: &LaunchSpec) -> Result<Fixture, LaunchError> {
             }
         }
     }
+    if spec.ready_by_pprof {
+        if let Some(bad) = crate::record::listeners::non_loopback(pid) {
+            return Err(LaunchError::NotLoopback(bad));
+        }
+    }
     // Keep draining stdout so the fixture never blocks on a full pipe.
     fixture
         .log_copies
         .push(log_out.spawn_copy(stdout, "stdout"));
     Ok(fixture)
+}
+
+/// Resolves once `GET http://addr/debug/pprof/` answers with success (polled every
+/// [`PPROF_READY_POLL`]); never when `on` is false.
+async fn pprof_answers(addr: SocketAddr, on: bool) {
+    if !on {
+        return std::future::pending().await;
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .no_proxy()
+        .build()
+        .expect("a plain HTTP client builds");
+    let url = format!("http://{addr}/debug/pprof/");
+    loop {
+        if let Ok(r) = client.get(&url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(PPROF_READY_POLL).await;
+    }
 }
 
 /// The next line of `r` without its newline, at most [`MAX_LINE_BYTES`] of it (lossy UTF-8);
@@ -439,6 +500,7 @@ mod tests {
             env: vec![],
             log_path: dir.join("fixture.log"),
             ready_timeout: Duration::from_millis(1500),
+            ready_by_pprof: false,
         }
     }
 

@@ -11,8 +11,10 @@
 pub mod fixture_build;
 pub mod fixture_log;
 pub mod launch;
+pub mod listeners;
 pub mod pprof;
 pub mod probe;
 pub mod repetition;
 pub mod run;
+pub mod std_metrics;
 pub mod ticker;

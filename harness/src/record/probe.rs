@@ -7,7 +7,7 @@
 //! have in flight ([`GoleakSlot`]). Must not decide when to probe (that is
 //! [`crate::record::repetition`]) nor write traces.
 
-use crate::record::pprof;
+use crate::record::{pprof, std_metrics};
 use crate::sample::{HeapSite, ProcMem, StackGroup, Truth, Work};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -192,9 +192,29 @@ impl Prober {
         serde_json::from_slice(&body).map_err(|e| format!("{path}: bad JSON: {e}"))
     }
 
-    /// Scalar runtime/metrics values.
+    /// Scalar runtime/metrics values: the kit's `/leakbench/metrics`, or, where that is not
+    /// served (HTTP 404: a program without the kit), the MemStats figures of `/debug/vars`
+    /// or of `/debug/pprof/heap?debug=1` ([`std_metrics`]).
     pub async fn metrics(&self) -> Result<BTreeMap<String, f64>, String> {
-        self.get_json("/leakbench/metrics").await
+        let kit = match self.get_json("/leakbench/metrics").await {
+            Err(e) if e.ends_with(NOT_FOUND) => e,
+            other => return other,
+        };
+        let vars = match self.get("/debug/vars", MAX_JSON_BYTES).await {
+            Ok(body) => match std_metrics::from_expvar(&body) {
+                Some(m) => return Ok(m),
+                None => "/debug/vars: no memstats".to_string(),
+            },
+            Err(e) => e,
+        };
+        let heap = match self.get(HEAP_DEBUG_PATH, MAX_BODY_BYTES).await {
+            Ok(body) => match std_metrics::from_heap_debug(&String::from_utf8_lossy(&body)) {
+                Some(m) => return Ok(m),
+                None => format!("{HEAP_DEBUG_PATH}: no runtime.MemStats block"),
+            },
+            Err(e) => e,
+        };
+        Err(format!("{kit}; {vars}; {heap}"))
     }
 
     /// The fixture's ground truth, onset converted to seconds since spawn.
@@ -273,6 +293,12 @@ impl Prober {
         read_proc_mem(self.pid)
     }
 }
+
+/// The heap profile as text, whose end is the MemStats block.
+const HEAP_DEBUG_PATH: &str = "/debug/pprof/heap?debug=1";
+
+/// How a probe's reason ends when the program does not serve the path.
+const NOT_FOUND: &str = "HTTP 404 Not Found";
 
 /// The kit's goleak endpoint.
 pub const GOLEAK_PATH: &str = "/leakbench/goleak";

@@ -75,6 +75,7 @@ impl RepPlan {
             env: self.env(),
             log_path: self.dir().fixture_log(),
             ready_timeout: READY_TIMEOUT,
+            ready_by_pprof: self.scenario.program.is_some(),
         }
     }
 
@@ -104,6 +105,7 @@ impl RepPlan {
             interval_s: self.scenario.interval_s,
             args: self.scenario.fixture_args(self.rep),
             goroutineleak: self.probes.goroutineleak && self.toolchain.has_goroutineleak(),
+            declared_onset_s: None,
         }
     }
 }
@@ -200,6 +202,9 @@ pub async fn record(
         },
         _ = interrupted(&mut interrupt) => return writer.finish(EndStatus::Interrupted, "interrupted before the fixture was ready", 0.0),
     };
+    if let Some(d) = plan.scenario.truth.declared_onset_s {
+        writer.declare_onset(fixture.ready_s + d)?;
+    }
     let (status, reason) =
         sample_loop(plan, &mut fixture, &mut writer, &mut interrupt, on_sample).await?;
     let ended_s = fixture.now_s();

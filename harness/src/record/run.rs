@@ -160,15 +160,20 @@ pub fn build_fixtures(
     cache_dir: &Path,
     mp: &MultiProgress,
 ) -> anyhow::Result<BTreeMap<String, BuiltFixture>> {
-    let mut names: Vec<&str> = scenarios.iter().map(|s| s.fixture.as_str()).collect();
-    names.sort();
-    names.dedup();
+    // Keyed by `fixture` (a program scenario's is its path); the program, if any, per key.
+    let mut names: BTreeMap<&str, Option<&Path>> = BTreeMap::new();
+    for s in scenarios {
+        names.insert(s.fixture.as_str(), s.program.as_deref());
+    }
     let bar = mp.add(ProgressBar::new(names.len() as u64));
     bar.set_style(style("build"));
     let mut out = BTreeMap::new();
-    for n in names {
+    for (n, program) in names {
         bar.set_message(n.to_string());
-        let b = fixture_build::build(fixtures_dir, n, tc, cache_dir)?;
+        let b = match program {
+            Some(p) => fixture_build::build_program(p, tc, cache_dir)?,
+            None => fixture_build::build(fixtures_dir, n, tc, cache_dir)?,
+        };
         log(
             mp,
             &format!("build {n}: {}", if b.cached { "cached" } else { "built" }),
