@@ -2,7 +2,8 @@
 //! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
 //! regression gates and shard merges; [`replay_run`] loads a run directory, scores it with
 //! every registered detector and writes `scores.csv`, `summary.json`, `summary.md` and the
-//! threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`]) into it.
+//! threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`]) into it, and, when a repetition
+//! was killed at its memory cap, the time-to-OOM forecasts ([`crate::evaluate::forecast`]).
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
 //! warm-up, exactly as during a live run. A detector silent on a trace without the scalar it
@@ -10,6 +11,7 @@
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
 use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
+use crate::evaluate::forecast;
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
@@ -91,6 +93,17 @@ pub fn replay_run_with(run_dir: &Path, specs: &[DetectorSpec]) -> anyhow::Result
         &sweep::to_csv(&sweep::sweep(&traces, specs, &sweep::SCALES)),
     )?;
     written.push(sweep_csv);
+    // Only a run with a repetition killed at its cap has a time of death to forecast.
+    let forecasts = forecast::score(&traces);
+    if !forecasts.is_empty() {
+        for (path, text) in [
+            (run.forecast_csv(), forecast::summary_csv(&forecasts)),
+            (run.forecast_points_csv(), forecast::points_csv(&forecasts)),
+        ] {
+            fsio::write_atomic(&path, text.as_bytes())?;
+            written.push(path);
+        }
+    }
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),
