@@ -8,6 +8,7 @@ mod detectors_on_traces;
 mod faults;
 mod go_matrix;
 mod goleak;
+mod oom;
 mod orphans;
 mod regress;
 mod replay_gate;

@@ -114,7 +114,10 @@ pub fn forecast(f: Forecaster, samples: &[crate::sample::Sample], cap_bytes: f64
         } else {
             (slope > 0.0).then(|| now + (cap_bytes - level) / slope)
         };
-        out.push(Point { t: now, predicted_s });
+        out.push(Point {
+            t: now,
+            predicted_s,
+        });
     }
     out
 }
@@ -177,7 +180,11 @@ impl RepForecast {
 pub fn score(traces: &[Trace]) -> Vec<RepForecast> {
     let mut out = Vec::new();
     for t in traces {
-        let Some(end) = t.end.as_ref().filter(|e| e.status == EndStatus::KilledAtCap) else {
+        let Some(end) = t
+            .end
+            .as_ref()
+            .filter(|e| e.status == EndStatus::KilledAtCap)
+        else {
             continue;
         };
         let sc = &t.meta.scenario;
@@ -257,6 +264,47 @@ pub fn points_csv(rows: &[RepForecast]) -> String {
     s
 }
 
+/// A row of `forecast.csv`, read back by name (for the report).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct SummaryRow {
+    pub scenario: String,
+    pub rep: u32,
+    pub forecaster: String,
+    pub go_version: String,
+    pub gogc: String,
+    pub gomemlimit: String,
+    pub cap_mib: u64,
+    pub killed_s: f64,
+    pub within20_at_s: Option<f64>,
+    pub lead_s: Option<f64>,
+    pub mean_abs_error_s: Option<f64>,
+}
+
+/// A row of `forecast-points.csv`, read back by name (for the chart).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct PointRow {
+    pub scenario: String,
+    pub rep: u32,
+    pub forecaster: String,
+    pub t: f64,
+    pub predicted_s: Option<f64>,
+    pub killed_s: f64,
+}
+
+/// Parses `forecast.csv` text.
+pub fn parse_summary_csv(text: &str) -> Result<Vec<SummaryRow>, ::csv::Error> {
+    ::csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect()
+}
+
+/// Parses `forecast-points.csv` text.
+pub fn parse_points_csv(text: &str) -> Result<Vec<PointRow>, ::csv::Error> {
+    ::csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,7 +347,10 @@ mod tests {
             // Before onset the line is flat: "never".
             assert_eq!(pts.first().unwrap().predicted_s, None, "{f}");
             let last = pts.last().unwrap();
-            assert!((last.predicted_s.unwrap() - 25.0).abs() < 1e-6, "{f}: {last:?}");
+            assert!(
+                (last.predicted_s.unwrap() - 25.0).abs() < 1e-6,
+                "{f}: {last:?}"
+            );
             let at = within_at(&pts, 25.0, 0.5).unwrap();
             // Once the window holds only the ramp the forecast is exact; with some flat
             // points in it, it is late, so settling takes a few seconds after onset.
@@ -318,7 +369,10 @@ mod tests {
         };
         let robust = at(Forecaster::TheilSen);
         let ls = at(Forecaster::LeastSquares);
-        assert!((robust.predicted_s.unwrap() - 25.0).abs() < 0.01, "{robust:?}");
+        assert!(
+            (robust.predicted_s.unwrap() - 25.0).abs() < 0.01,
+            "{robust:?}"
+        );
         assert!((ls.predicted_s.unwrap() - 25.0).abs() > 0.5, "{ls:?}");
     }
 
@@ -365,9 +419,27 @@ mod tests {
         assert!(rows.iter().all(|r| r.within_at_s.is_some()), "{rows:?}");
         let csv = summary_csv(&rows);
         assert_eq!(csv.lines().count(), 3);
-        assert!(csv.lines().nth(1).unwrap().contains(",least-squares,"), "{csv}");
+        assert!(
+            csv.lines().nth(1).unwrap().contains(",least-squares,"),
+            "{csv}"
+        );
         assert!(csv.contains(",50,"), "{csv}");
+        let back = parse_summary_csv(&csv).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].forecaster, "theil-sen");
+        assert_eq!(back[0].gogc, "50");
+        let within = rows[0].within_at_s.unwrap();
+        assert!((back[0].within20_at_s.unwrap() - within).abs() < 1e-3);
         let pts = points_csv(&rows);
+        let pts_back = parse_points_csv(&pts).unwrap();
+        assert_eq!(
+            pts_back.len(),
+            rows.iter().map(|r| r.points.len()).sum::<usize>()
+        );
+        assert!(
+            pts_back.iter().any(|p| p.predicted_s.is_none()),
+            "onset: never"
+        );
         assert_eq!(
             pts.lines().count(),
             1 + rows.iter().map(|r| r.points.len()).sum::<usize>()

@@ -13,6 +13,7 @@ pub mod content;
 pub mod doc;
 pub mod load;
 pub mod panels;
+pub mod time_to_oom;
 
 use crate::fsio;
 use crate::present::plot::{self, PlotError};
@@ -33,6 +34,7 @@ enum AnyChart {
     Matrix(plot::matrix::DetectionMatrix),
     Sweep(plot::sweep::Sweep),
     Overhead(plot::overhead::Overhead),
+    Forecast(plot::forecast::Forecast),
 }
 
 impl AnyChart {
@@ -47,6 +49,7 @@ impl AnyChart {
             AnyChart::Matrix(c) => both(c),
             AnyChart::Sweep(c) => both(c),
             AnyChart::Overhead(c) => both(c),
+            AnyChart::Forecast(c) => both(c),
         }
     }
 }
@@ -107,7 +110,20 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         svgs.insert(stem, svg);
         files.extend(paths);
     }
-    let doc = content::report(v, has_overhead);
+    let mut doc = content::report(v, has_overhead);
+    // Time to OOM: only a run with a repetition killed at its cap has one.
+    if let Some((chart, section)) = time_to_oom::section(&v.dir)? {
+        let out = render_all(
+            vec![(time_to_oom::STEM.into(), AnyChart::Forecast(chart))],
+            &plots,
+            &bar,
+        )?;
+        for (stem, svg, paths) in out {
+            svgs.insert(stem, svg);
+            files.extend(paths);
+        }
+        doc.blocks.extend(section.blocks);
+    }
     let report_md = v.dir.join(REPORT_MD);
     fsio::write_atomic(&report_md, doc.markdown().as_bytes())?;
     let report_html = v.dir.join(REPORT_HTML);
