@@ -64,29 +64,12 @@ struct Counts {
     n: u64,
 }
 
-fn caught(c: &BaselineCell) -> Counts {
-    let judged: Vec<&Outcome> = c
-        .reps
-        .iter()
-        .map(|r| &r.outcome)
-        .filter(|o| **o != Outcome::Na)
-        .collect();
+/// Of a cell's judged repetitions (NA left out), how many ended `outcome`.
+fn count(c: &BaselineCell, outcome: Outcome) -> Counts {
+    let judged = c.reps.iter().filter(|r| r.outcome != Outcome::Na);
     Counts {
-        hits: judged.iter().filter(|o| ***o == Outcome::Tp).count() as u64,
-        n: judged.len() as u64,
-    }
-}
-
-fn false_alarms(c: &BaselineCell) -> Counts {
-    let judged: Vec<&Outcome> = c
-        .reps
-        .iter()
-        .map(|r| &r.outcome)
-        .filter(|o| **o != Outcome::Na)
-        .collect();
-    Counts {
-        hits: judged.iter().filter(|o| ***o == Outcome::Fp).count() as u64,
-        n: judged.len() as u64,
+        hits: judged.clone().filter(|r| r.outcome == outcome).count() as u64,
+        n: judged.count() as u64,
     }
 }
 
@@ -191,12 +174,17 @@ pub fn compare(a: &[ScoreRow], b: &[ScoreRow], alpha: f64) -> Comparison {
             ]);
         };
         if x.leaking {
-            count_row(&mut out.caught, caught(x), caught(y), &mut changed);
+            count_row(
+                &mut out.caught,
+                count(x, Outcome::Tp),
+                count(y, Outcome::Tp),
+                &mut changed,
+            );
         }
         count_row(
             &mut out.false_alarms,
-            false_alarms(x),
-            false_alarms(y),
+            count(x, Outcome::Fp),
+            count(y, Outcome::Fp),
             &mut changed,
         );
         let (la, lb) = (latencies(x), latencies(y));
