@@ -42,8 +42,11 @@ fn setting(r: &SummaryRow) -> String {
     format!("GOGC={} GOMEMLIMIT={}", r.gogc, r.gomemlimit)
 }
 
+/// Each forecaster's `(made at, predicted death)` points, by name.
+type Lines<'a> = BTreeMap<&'a str, Vec<(f64, f64)>>;
+
 fn chart(rows: &[SummaryRow], pts: &[PointRow]) -> Forecast {
-    let mut lines: BTreeMap<(&str, u32), BTreeMap<&str, Vec<(f64, f64)>>> = BTreeMap::new();
+    let mut lines: BTreeMap<(&str, u32), Lines> = BTreeMap::new();
     for p in pts {
         let line = lines
             .entry((&p.scenario, p.rep))
