@@ -12,6 +12,12 @@ run-all *ARGS:
 test:
     cargo test
 
+# Opt-in time-to-OOM grid (not in run-all): one leak (unbounded map cache, 192 MiB RSS cap) under
+# the GOGC/GOMEMLIMIT settings of scenarios/oom/ (README there), scored with forecast.csv, reported.
+matrix OUT="results/oom-matrix" REPS="3":
+    cargo run --release -p leakbench -- run scenarios/oom/*.toml --reps {{REPS}} --out {{OUT}}
+    cargo run --release -p leakbench -- plot {{OUT}}
+
 # List scenarios.
 list:
     cargo run --release -p leakbench -- list

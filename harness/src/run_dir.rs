@@ -64,6 +64,9 @@ pub const SUMMARY_JSON: &str = "summary.json";
 pub const SUMMARY_MD: &str = "summary.md";
 /// The threshold sweep: recall and false-alarm rate per detector and threshold scale.
 pub const SWEEP_CSV: &str = "sweep.csv";
+/// Time-to-OOM forecasts per killed repetition and forecaster, and every forecast made.
+pub const FORECAST_CSV: &str = "forecast.csv";
+pub const FORECAST_POINTS_CSV: &str = "forecast-points.csv";
 /// Every chart, SVG and PNG.
 pub const PLOTS_DIR: &str = "plots";
 /// The report as Markdown, charts as PNG images.
@@ -164,6 +167,16 @@ impl RunDir {
 
     pub fn sweep_csv(&self) -> PathBuf {
         self.root.join(SWEEP_CSV)
+    }
+
+    /// Time-to-OOM forecasts, one row per killed repetition and forecaster.
+    pub fn forecast_csv(&self) -> PathBuf {
+        self.root.join(FORECAST_CSV)
+    }
+
+    /// Every time-to-OOM forecast, for the chart.
+    pub fn forecast_points_csv(&self) -> PathBuf {
+        self.root.join(FORECAST_POINTS_CSV)
     }
 
     pub fn plots_dir(&self) -> PathBuf {

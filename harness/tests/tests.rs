@@ -12,6 +12,7 @@ mod faults;
 mod go_matrix;
 mod goker;
 mod goleak;
+mod oom;
 mod orphans;
 mod regress;
 mod replay_gate;

@@ -6,12 +6,14 @@
 //! the measured ground truth; [`oracle`] bounds how fast any detector could have been;
 //! [`replay`] runs all of it over a run directory and writes the scores; [`sweep`] scores it
 //! again at scaled thresholds (written beside the scores); [`regress`] compares scores with a
-//! saved baseline.
+//! saved baseline; [`forecast`] predicts when a
+//! repetition killed at its memory cap would die and scores that against the kill.
 //!
 //! Owns detection and scoring. Must not sample processes (that is [`crate::record`]) nor
 //! draw or lay out reports (that is [`crate::present`]).
 
 pub mod detect;
+pub mod forecast;
 pub mod oracle;
 pub mod regress;
 pub mod replay;

@@ -3,7 +3,8 @@
 //! regression gates and shard merges; [`score_set`] is the same with external detectors too;
 //! [`replay_run`] loads a run directory, scores it with every registered detector and writes
 //! `scores.csv`, `summary.json`, `summary.md` and the threshold sweep's `sweep.csv`
-//! ([`crate::evaluate::sweep`], built-in detectors only) into it.
+//! ([`crate::evaluate::sweep`], built-in detectors only) into it, and, when a repetition was
+//! killed at its memory cap, the time-to-OOM forecasts ([`crate::evaluate::forecast`]).
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
 //! warm-up, exactly as during a live run; external ones through
@@ -15,6 +16,7 @@
 
 use crate::evaluate::detect::external::{self, Verdict};
 use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params, Watched};
+use crate::evaluate::forecast;
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
@@ -148,6 +150,17 @@ pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<Repl
         &sweep::to_csv(&sweep::sweep(&traces, &set.builtin, &sweep::SCALES)),
     )?;
     written.push(sweep_csv);
+    // Only a run with a repetition killed at its cap has a time of death to forecast.
+    let forecasts = forecast::score(&traces);
+    if !forecasts.is_empty() {
+        for (path, text) in [
+            (run.forecast_csv(), forecast::summary_csv(&forecasts)),
+            (run.forecast_points_csv(), forecast::points_csv(&forecasts)),
+        ] {
+            fsio::write_atomic(&path, text.as_bytes())?;
+            written.push(path);
+        }
+    }
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),

@@ -21,6 +21,7 @@ pub mod load;
 pub mod names;
 pub mod panels;
 pub mod scenario_page;
+pub mod time_to_oom;
 pub mod visible;
 
 use crate::fsio;
@@ -42,6 +43,7 @@ enum AnyChart {
     Matrix(plot::matrix::DetectionMatrix),
     Sweep(plot::sweep::Sweep),
     Overhead(plot::overhead::Overhead),
+    Forecast(plot::forecast::Forecast),
 }
 
 /// A chart drawn: its SVG file, the same SVG with its links for inlining, its PNG.
@@ -72,6 +74,7 @@ impl AnyChart {
             AnyChart::Matrix(c) => both(c),
             AnyChart::Sweep(c) => both(c),
             AnyChart::Overhead(c) => both(c),
+            AnyChart::Forecast(c) => both(c),
         }
     }
 }
@@ -132,8 +135,21 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         svgs.insert(stem, inline);
         files.extend(paths);
     }
+    let mut doc = content::report(v, has_overhead);
+    // Time to OOM: only a run with a repetition killed at its cap has one.
+    if let Some((chart, section)) = time_to_oom::section(&v.dir)? {
+        let out = render_all(
+            vec![(time_to_oom::STEM.into(), AnyChart::Forecast(chart))],
+            &plots,
+            &bar,
+        )?;
+        for (stem, svg, paths) in out {
+            svgs.insert(stem, svg);
+            files.extend(paths);
+        }
+        doc.blocks.extend(section.blocks);
+    }
     let inline = |stem: &str| svgs.get(stem).cloned();
-    let doc = content::report(v, has_overhead);
     let report_md = v.dir.join(REPORT_MD);
     fsio::write_atomic(&report_md, doc.markdown().as_bytes())?;
     let report_html = v.dir.join(REPORT_HTML);
