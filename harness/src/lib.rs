@@ -1,14 +1,19 @@
 //! leakbench: a benchmark for Go leak detectors.
 //!
-//! The folders follow the pipeline, so a reader finds a stage by its name, and a stage's
-//! imports only point backwards:
+//! The folders follow the pipeline, so a reader finds a stage by its name:
 //!
 //! ```text
 //! scenario ──► record/ ──► run directory ──► evaluate/ ──► present/
 //!  (input)    build, launch,   (run_dir: where;  detect, score,    export, plot,
-//!             probe, record    trace, sample:    oracle, replay,   report
-//!                              what)             regress
+//!             probe, ticker,   trace, sample:    oracle, sweep,    report, console,
+//!             record           what)             forecast, replay, compare
+//!                                                regress
 //! ```
+//!
+//! Imports point backwards, with two exceptions kept on purpose: a run feeds samples to the
+//! detectors live (through [`evaluate::detect::Feeder`]) only to show first alarms in its
+//! progress display, and [`evaluate::replay`] writes its scores through
+//! [`present::export`]'s formats.
 //!
 //! - [`scenario`], [`sample`], [`trace`] and [`run_dir`] are the data that crosses the seams
 //!   (what to run, one sample, what a repetition's files hold, and where every file of a run
@@ -19,11 +24,12 @@
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
 //! - [`overhead`] is a separate study that uses the recording stage on purpose-run fixtures;
-//!   [`merge`] combines run directories.
+//!   [`merge`] combines run directories; [`goker`] runs the Go toolchain's own leak test
+//!   programs through the recording stage and judges them against Go's expected answers.
 //! - [`app`] holds each command's use case (what `main.rs` dispatches to), so tests call
 //!   commands without spawning the binary.
-//! - [`bad_input`], [`clock`], [`fsio`], [`stats`] and [`table`] (the one Markdown table
-//!   writer) are small shared utilities.
+//! - [`bad_input`], [`clock`], [`fsio`], [`stats`] and [`table`] (the one table writer,
+//!   Markdown and terminal text) are small shared utilities.
 //!
 //! Why folders rather than a flat crate: with thirty modules a flat list hid which stage a
 //! module belongs to, and a stage folder's `mod.rs` is where its "owns / must not" rule lives.

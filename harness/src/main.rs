@@ -86,7 +86,7 @@ enum Cmd {
     /// under results/; prints a results table, and the run directory's path last. Takes the
     /// same flags as `run`. Ctrl-C keeps what finished; `leakbench run-all --resume DIR`
     /// completes, scores and reports it.
-    ///   leakbench run-all                        the default matrix (a few minutes)
+    ///   leakbench run-all                        the default matrix (3 reps of 46 scenarios)
     ///   leakbench run-all --reps 1 goroutine-abandoned-sender goroutine-abandoned-sender-fixed
     #[command(verbatim_doc_comment)]
     RunAll(RunAllArgs),
@@ -101,7 +101,7 @@ enum Cmd {
     ///
     /// Reads DIR/traces/*/rep-*/ and writes DIR/scores.csv (one row per scenario × detector ×
     /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
-    /// alarms of every detector at thresholds from 1/4x to 4x). The same traces always give the same
+    /// alarms of every detector at thresholds from 1/16x to 16x). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),

@@ -1,10 +1,11 @@
 //! Small statistics shared by detectors, scoring, the oracle and regression: location and spread
 //! (mean, standard deviation, median, MAD, quantiles), least-squares and Theil-Sen slopes,
-//! the Mann-Kendall trend test with tie correction, and the one-sided Mann-Whitney U test
-//! (exact for small samples).
+//! the Mann-Kendall trend test with tie correction, the Mann-Whitney U test (one-sided, exact
+//! for small samples, and two-sided) and Fisher's exact test on a 2×2 table.
 //!
 //! Owns only pure functions over slices of `f64` (or `(x, y)` points). Every function that
-//! needs data returns `None` on too little of it instead of NaN; inputs must be finite.
+//! needs data returns `None` on too little of it instead of NaN (Fisher's test, whose empty
+//! table has p = 1, excepted); inputs must be finite.
 //! Must not know about samples, traces or detectors.
 
 use std::cmp::Ordering;

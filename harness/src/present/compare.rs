@@ -198,14 +198,15 @@ pub fn compare(a: &[ScoreRow], b: &[ScoreRow], alpha: f64) -> Comparison {
                             .unwrap_or(1.0),
                     );
                     let (ma, mb) = (stats::median(&la).unwrap(), stats::median(&lb).unwrap());
-                    if p <= alpha && ma > 0.0 {
+                    if p <= alpha {
                         changed = true;
-                        format!(
-                            "{:+.1}% (p={p:.3} n={}+{})",
-                            100.0 * (mb / ma - 1.0),
-                            la.len(),
-                            lb.len()
-                        )
+                        // A relative change from a zero median is undefined: say it in seconds.
+                        let delta = if ma > 0.0 {
+                            format!("{:+.1}%", 100.0 * (mb / ma - 1.0))
+                        } else {
+                            format!("{:+.2} s", mb - ma)
+                        };
+                        format!("{delta} (p={p:.3} n={}+{})", la.len(), lb.len())
                     } else {
                         format!("~ (p={p:.3} n={}+{})", la.len(), lb.len())
                     }
@@ -245,7 +246,7 @@ pub fn render(c: &Comparison, a: &Path, b: &Path, alpha: f64, markdown: bool) ->
     }
     let _ = write!(
         s,
-        "{} of {} cells differ at α = {alpha} (Fisher's exact test on counts, two-sided Mann-Whitney U on latencies); `~`: no significant difference",
+        "{} of {} cells differ at α = {alpha} (Fisher's exact test on counts, two-sided Mann-Whitney U on latencies; each cell tested on its own, no correction for the number of cells); `~`: no significant difference",
         c.changed, c.compared
     );
     if c.one_sided > 0 {
