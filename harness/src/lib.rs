@@ -20,6 +20,8 @@
 //!   lives, with `run.json` and the trace format version); they sit at the top because every
 //!   stage reads them. [`leak_class`] is their vocabulary for what a leak is: its class (the
 //!   cause, free text) and what it grows (an observable, the detectors' words).
+//!   So does [`fidelity`]: how well a repetition's samples kept their schedule, stated by
+//!   the recorder and judged by scoring.
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
@@ -38,6 +40,7 @@ pub mod app;
 pub mod bad_input;
 pub mod clock;
 pub mod evaluate;
+pub mod fidelity;
 pub mod fsio;
 pub mod goker;
 pub mod leak_class;

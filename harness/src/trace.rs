@@ -1,12 +1,14 @@
 //! What a repetition's files hold, and writing and reading them: [`RepMeta`] (`meta.json`,
 //! fixed before the first sample), one [`Sample`] per line of `trace.jsonl` (appended and
 //! flushed as each is taken, so a crash loses at most the sample being written; a torn last
-//! line is ignored on load) and [`RepEnd`] (`end.json`, written last).
+//! line is ignored on load) and [`RepEnd`] (`end.json`, written last, with the samples'
+//! [`Fidelity`] to their schedule).
 //!
 //! Owns these formats and their (de)serialization. Where the files are, which trace format
 //! this leakbench reads and whether a repetition is finished is [`crate::run_dir`]'s; must
 //! not name a path, sample, detect or score.
 
+use crate::fidelity::Fidelity;
 use crate::fsio::{self, FsError};
 use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
 use crate::sample::Sample;
@@ -94,15 +96,22 @@ pub struct RepEnd {
     pub samples: u64,
     /// Seconds since spawn at which the repetition ended.
     pub ended_s: f64,
+    /// How well the samples kept their schedule, from warm-up on. Absent in repetitions
+    /// recorded before it was written: [`crate::fidelity::of_trace`] derives it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fidelity: Option<Fidelity>,
 }
 
 /// Appends samples to `trace.jsonl`, one flushed line each, so a crash loses at most the
-/// sample being written.
+/// sample being written. Keeps the sample times, for the fidelity `end.json` states.
 pub struct TraceWriter {
     rep: RepDir,
     meta: RepMeta,
     file: std::fs::File,
     samples: u64,
+    times: Vec<f64>,
+    interval_s: f64,
+    warmup_s: f64,
 }
 
 impl TraceWriter {
@@ -121,6 +130,9 @@ impl TraceWriter {
             meta: meta.clone(),
             file,
             samples: 0,
+            times: Vec::new(),
+            interval_s: meta.interval_s,
+            warmup_s: meta.scenario.warmup_s,
         })
     }
 
@@ -147,10 +159,11 @@ impl TraceWriter {
             .and_then(|_| self.file.flush())
             .map_err(|e| FsError::new("could not append to", &self.rep.trace_jsonl(), e))?;
         self.samples += 1;
+        self.times.push(s.t);
         Ok(())
     }
 
-    /// Writes `end.json`: the repetition is finished.
+    /// Writes `end.json`: the repetition is finished, with the fidelity of the samples written.
     pub fn finish(
         self,
         status: EndStatus,
@@ -162,6 +175,11 @@ impl TraceWriter {
             reason: reason.into(),
             samples: self.samples,
             ended_s,
+            fidelity: Some(Fidelity::of(
+                self.times.iter().copied(),
+                self.interval_s,
+                self.warmup_s,
+            )),
         };
         let _ = self.file.sync_all();
         fsio::write_atomic(

@@ -234,6 +234,7 @@ mod tests {
                 reason: String::new(),
                 samples: samples.len() as u64,
                 ended_s,
+                fidelity: None,
             }),
             samples,
         }

@@ -9,8 +9,10 @@
 //! - **NA** when the row cannot be judged: a leaking trace without a measured onset, a
 //!   repetition that did not produce a usable trace (unfinished, not ready, harness error), or
 //!   a detector that did not alarm on a trace without the scalar it watches
-//!   ([`watched_absent`]: its probe is missing, so its silence is no evidence). Never a silent
-//!   TN; the note says why.
+//!   ([`watched_absent`]: its probe is missing, so its silence is no evidence), or a
+//!   repetition whose samples came too late to trust ([`crate::fidelity::Fidelity::too_late`]:
+//!   the p99 gap between samples past 1.5 intervals, or more than 5 % of the samples missed).
+//!   Never a silent TN; the note says why.
 //!
 //! Localization is scored on TPs only: `site_ok` (the reported site matches the scenario's
 //! `truth.site` regex; no site is not ok), `class_ok` (what the alarm saw grow is among what
@@ -21,6 +23,7 @@
 //! Owns outcome rules and aggregates; must not run detectors, read files or format output.
 
 use crate::evaluate::detect::{Alarm, Watched};
+use crate::fidelity;
 use crate::scenario::{LeakClass, Observable, Role};
 use crate::stats;
 use crate::trace::Trace;
@@ -109,14 +112,15 @@ pub struct ScoreRow {
     pub note: String,
 }
 
-/// Why a trace cannot be scored at all, if it cannot.
+/// Why a trace cannot be scored at all, if it cannot: it did not finish usably, or its
+/// samples were too late to judge a detector on.
 pub fn unscorable(trace: &Trace) -> Option<String> {
     match &trace.end {
         None => Some("repetition unfinished (no end.json)".to_string()),
         Some(e) if !e.status.scorable() => {
             Some(format!("repetition ended {}: {}", e.status, e.reason))
         }
-        Some(_) => None,
+        Some(_) => fidelity::of_trace(trace).too_late(),
     }
 }
 
@@ -374,6 +378,7 @@ pub(crate) mod tests {
                 reason: String::new(),
                 samples: 40,
                 ended_s: 20.0,
+                fidelity: None,
             }),
             samples,
         }
@@ -428,6 +433,7 @@ pub(crate) mod tests {
             reason: "no READY line".into(),
             samples: 0,
             ended_s: 1.0,
+            fidelity: None,
         });
         assert_eq!(score_row(&t, "d", None, None).outcome, Outcome::Na);
     }

@@ -458,6 +458,7 @@ mod tests {
                 reason: String::new(),
                 samples: 10,
                 ended_s: 5.0,
+                fidelity: None,
             }),
             samples,
         }
