@@ -17,12 +17,20 @@
 //! repetitions recorded before that are not refused: their figures are derived from their
 //! sample times, the same computation ([`of_trace`]).
 //!
-//! Owns the figures, their computation and the rule. Must not sample, write files or score:
-//! [`crate::evaluate::score`] turns a failed rule into a row that is not judged.
+//! Per run, [`RepFidelity`] rows are `fidelity.csv` ([`to_csv`]; written by
+//! [`crate::evaluate::replay`] beside `scores.csv`) and [`RunFidelity`] their aggregate, the
+//! `fidelity` object of `summary.json`.
+//!
+//! Owns the figures, their computation, the rule, and the bytes of `fidelity.csv`. Must not
+//! sample, write files or score: [`crate::evaluate::score`] turns a failed rule into a row
+//! that is not judged, and hands over its verdict on each repetition.
 
 use crate::stats;
 use crate::trace::Trace;
 use serde::{Deserialize, Serialize};
+
+/// `fidelity.csv`: named by [`crate::run_dir`], which owns the run directory's layout.
+pub use crate::run_dir::FIDELITY_CSV;
 
 /// Largest p99 gap between samples, in intervals, that is still judged. Under load the gaps
 /// of the default matrix's repetitions stay within a few percent of the interval as long as
@@ -132,6 +140,127 @@ pub fn of_trace(t: &Trace) -> Fidelity {
     })
 }
 
+/// One repetition's fidelity and whether it was judged: a row of `fidelity.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepFidelity {
+    pub scenario: String,
+    pub rep: u32,
+    /// How it ended, as `end.json` spells it (`None`: unfinished).
+    pub status: Option<crate::trace::EndStatus>,
+    pub fidelity: Fidelity,
+    /// From the measured onset to the last sample, seconds: how long a detector watched the
+    /// leak (leaking repetitions with an onset only).
+    pub watched_after_onset_s: Option<f64>,
+    /// Why it was not judged (empty when it was): scoring's verdict, which includes this
+    /// module's rule.
+    pub not_judged: String,
+}
+
+impl RepFidelity {
+    /// The row of `t`, with scoring's reason for not judging it, if any.
+    pub fn of(t: &Trace, not_judged: Option<String>) -> Self {
+        let sc = &t.meta.scenario;
+        RepFidelity {
+            scenario: sc.name.clone(),
+            rep: t.meta.rep,
+            status: t.end.as_ref().map(|e| e.status),
+            fidelity: of_trace(t),
+            watched_after_onset_s: sc
+                .truth
+                .leaking
+                .then(|| Some(t.samples.last()?.t - t.onset_s()?))
+                .flatten(),
+            not_judged: not_judged.unwrap_or_default(),
+        }
+    }
+}
+
+/// The column names of `fidelity.csv`, in order.
+pub const HEADER: [&str; 12] = [
+    "scenario",
+    "rep",
+    "status",
+    "interval_s",
+    "samples",
+    "missed",
+    "gap_p50_s",
+    "gap_p99_s",
+    "gap_max_s",
+    "watched_after_onset_s",
+    "judged",
+    "note",
+];
+
+/// The rows as `fidelity.csv` bytes, in the order given. Seconds with 3 decimals; not
+/// applicable is the empty field; `note` says why a repetition was not judged.
+pub fn to_csv(rows: &[RepFidelity]) -> Vec<u8> {
+    let secs = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER).expect("writing to memory");
+    for r in rows {
+        let f = &r.fidelity;
+        w.write_record([
+            r.scenario.clone(),
+            r.rep.to_string(),
+            r.status.map(|s| s.to_string()).unwrap_or_default(),
+            f.interval_s.to_string(),
+            f.samples.to_string(),
+            f.missed.to_string(),
+            secs(f.gap_p50_s),
+            secs(f.gap_p99_s),
+            secs(f.gap_max_s),
+            secs(r.watched_after_onset_s),
+            r.not_judged.is_empty().to_string(),
+            r.not_judged.clone(),
+        ])
+        .expect("writing to memory");
+    }
+    w.into_inner().expect("flushing to memory")
+}
+
+/// A run's fidelity in a few figures: the `fidelity` object of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunFidelity {
+    pub reps: usize,
+    /// Repetitions not judged because their samples were too late ([`Fidelity::too_late`]).
+    pub too_late: usize,
+    /// Median and largest over the repetitions of their p99 gap, seconds.
+    pub gap_p99_median_s: Option<f64>,
+    pub gap_p99_max_s: Option<f64>,
+    /// The longest gap of any repetition, seconds.
+    pub gap_max_s: Option<f64>,
+    /// Samples missed and intended, over every repetition.
+    pub missed: u64,
+    pub intended: u64,
+    /// The shortest time a leak was watched after its measured onset, seconds.
+    pub watched_after_onset_min_s: Option<f64>,
+}
+
+/// The aggregate of `rows`.
+pub fn summarize(rows: &[RepFidelity]) -> RunFidelity {
+    let p99: Vec<f64> = rows.iter().filter_map(|r| r.fidelity.gap_p99_s).collect();
+    let max = |xs: &mut dyn Iterator<Item = f64>| xs.reduce(f64::max);
+    RunFidelity {
+        reps: rows.len(),
+        too_late: rows
+            .iter()
+            .filter(|r| r.fidelity.too_late().is_some())
+            .count(),
+        gap_p99_median_s: stats::median(&p99),
+        gap_p99_max_s: max(&mut p99.iter().copied()),
+        gap_max_s: max(&mut rows.iter().filter_map(|r| r.fidelity.gap_max_s)),
+        missed: rows.iter().map(|r| r.fidelity.missed).sum(),
+        intended: rows
+            .iter()
+            .map(|r| r.fidelity.samples + r.fidelity.missed)
+            .sum(),
+        watched_after_onset_min_s: rows
+            .iter()
+            .filter_map(|r| r.watched_after_onset_s)
+            .reduce(f64::min),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +308,10 @@ mod tests {
         assert!((f.gap_p99_s.unwrap() - 3.0).abs() < 1e-9);
         assert!((f.gap_p50_s.unwrap() - 0.5).abs() < 1e-9);
         let why = f.too_late().expect("too late");
-        assert!(why.contains("p99 gap 3.000 s > 1.5 × the 0.5 s interval"), "{why}");
+        assert!(
+            why.contains("p99 gap 3.000 s > 1.5 × the 0.5 s interval"),
+            "{why}"
+        );
         let one = stalled(&[50]);
         assert_eq!(one.missed, 5);
         assert!((one.gap_p99_s.unwrap() - 0.55).abs() < 1e-9);
@@ -207,5 +339,38 @@ mod tests {
             assert_eq!((f.samples, f.missed, f.gap_p99_s), (n as u64, 0, None));
             assert_eq!(f.too_late(), None);
         }
+    }
+
+    #[test]
+    fn csv_rows_and_the_run_summary() {
+        let mut t = crate::evaluate::score::tests::trace(true, Some(5.0));
+        t.meta.interval_s = 0.5;
+        let kept = RepFidelity::of(&t, None);
+        // The test trace: 40 samples 0.5 s apart from 0 s, warm-up 0, onset 5 s.
+        assert_eq!((kept.fidelity.samples, kept.fidelity.missed), (40, 0));
+        assert_eq!(kept.watched_after_onset_s, Some(14.5));
+        for s in t.samples.iter_mut().skip(20) {
+            s.t += 3.0;
+        }
+        for s in t.samples.iter_mut().skip(30) {
+            s.t += 3.0;
+        }
+        let late = RepFidelity::of(&t, of_trace(&t).too_late());
+        let csv = String::from_utf8(to_csv(&[kept.clone(), late.clone()])).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "t,0,completed,0.5,40,0,0.500,0.500,0.500,14.500,true,"
+        );
+        assert!(
+            lines[2].starts_with("t,0,completed,0.5,40,12,0.500,3.500,3.500,20.500,false,samples too late to judge: p99 gap 3.500 s"),
+            "{}",
+            lines[2]
+        );
+        let s = summarize(&[kept, late]);
+        assert_eq!((s.reps, s.too_late, s.missed, s.intended), (2, 1, 12, 92));
+        assert_eq!((s.gap_p99_max_s, s.gap_max_s), (Some(3.5), Some(3.5)));
+        assert_eq!(s.watched_after_onset_min_s, Some(14.5));
     }
 }

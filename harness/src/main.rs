@@ -72,8 +72,10 @@ enum Cmd {
     ///   scale       one probe's cost at 100 .. 100k goroutines (wall time, lost worker
     ///               time, stop-the-world pauses from the runtime's own histograms)
     ///   harness     the harness's CPU and peak RSS sampling K fixtures at 1 Hz
+    ///   fidelity    how many fixtures at once keep their sampling schedule (the default
+    ///               matrix recorded K at once, per level K)
     /// Writes overhead.csv, overhead-summary.csv, probe-scale.csv, harness-cost.csv,
-    /// overhead.md and overhead-meta.json into OUT as each row is measured.
+    /// fidelity-levels.csv, overhead.md and overhead-meta.json into OUT as each row is measured.
     ///   leakbench overhead --quick                   smoke test, well under a minute
     ///   leakbench overhead --study throughput goroutine-abandoned-sender
     #[command(verbatim_doc_comment)]
@@ -250,7 +252,7 @@ struct OverheadArgs {
     /// Output directory. Default: results/overhead-<UTC date>-<time>.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Studies to run, comma-separated: throughput, scale, harness. Default: all.
+    /// Studies to run, comma-separated: throughput, scale, harness, fidelity. Default: all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     study: Vec<leakbench::overhead::Study>,
     /// Smoke test: one short repetition of each study (seconds; figures too noisy to quote).
@@ -292,6 +294,13 @@ struct OverheadArgs {
     /// Length of each phase of the harness study, seconds. Default: 15 (2 with --quick).
     #[arg(long, value_name = "S")]
     harness_window: Option<f64>,
+    /// Fixtures recorded at once at each level of the fidelity study. Default:
+    /// 6,12,22,33,44,66 (2,4 with --quick).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    fidelity_jobs: Vec<usize>,
+    /// Each fidelity repetition's duration, seconds. Default: 20 (3 with --quick).
+    #[arg(long, value_name = "S")]
+    fidelity_window: Option<f64>,
 }
 
 use leakbench::app::record::{RUN_JOBS, RUN_REPS};
@@ -569,6 +578,8 @@ fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {
     o.fixture_args = a.fixture_arg.clone();
     o.harness_fixtures = a.harness_fixtures.unwrap_or(o.harness_fixtures);
     o.harness_window_s = a.harness_window.unwrap_or(o.harness_window_s);
+    o.fidelity_jobs = or(&a.fidelity_jobs, o.fidelity_jobs);
+    o.fidelity_window_s = a.fidelity_window.unwrap_or(o.fidelity_window_s);
     o.validate().map_err(BadInput)?;
     let dir = o.out.clone();
     let rt = app::fixture_runtime()?;

@@ -13,6 +13,7 @@
 //!   summary.json    the aggregates, machine-readable (replay)
 //!   summary.md      the aggregates as Markdown tables (replay)
 //!   sweep.csv       the threshold sweep: recall and false alarms per threshold scale (replay)
+//!   fidelity.csv    per repetition: how well its samples kept their schedule, judged or not (replay)
 //!   plots/          every chart, SVG and PNG (report)
 //!   report.md       the report, charts as PNG images (report)
 //!   report.html     the report, charts inline as SVG (report)
@@ -27,7 +28,7 @@
 //! Owns the layout (every file name and path of a run), `run.json` ([`RunInfo`]) and the trace
 //! format version. Must not say what a repetition's files hold ([`crate::trace`]) or what a
 //! result file holds ([`crate::present::export`], [`crate::evaluate::sweep`],
-//! [`crate::present::report`]); must not sample, score or draw.
+//! [`crate::fidelity`], [`crate::present::report`]); must not sample, score or draw.
 
 use crate::bad_input::BadInput;
 use crate::fsio::{self, FsError};
@@ -67,6 +68,8 @@ pub const SWEEP_CSV: &str = "sweep.csv";
 /// Time-to-OOM forecasts per killed repetition and forecaster, and every forecast made.
 pub const FORECAST_CSV: &str = "forecast.csv";
 pub const FORECAST_POINTS_CSV: &str = "forecast-points.csv";
+/// Per repetition: sample fidelity and whether it was judged.
+pub const FIDELITY_CSV: &str = "fidelity.csv";
 /// Every chart, SVG and PNG.
 pub const PLOTS_DIR: &str = "plots";
 /// The report as Markdown, charts as PNG images.
@@ -177,6 +180,10 @@ impl RunDir {
     /// Every time-to-OOM forecast, for the chart.
     pub fn forecast_points_csv(&self) -> PathBuf {
         self.root.join(FORECAST_POINTS_CSV)
+    }
+
+    pub fn fidelity_csv(&self) -> PathBuf {
+        self.root.join(FIDELITY_CSV)
     }
 
     pub fn plots_dir(&self) -> PathBuf {
@@ -396,6 +403,7 @@ mod tests {
         assert_eq!(run.summary_json(), p("/r/summary.json"));
         assert_eq!(run.summary_md(), p("/r/summary.md"));
         assert_eq!(run.sweep_csv(), p("/r/sweep.csv"));
+        assert_eq!(run.fidelity_csv(), p("/r/fidelity.csv"));
         assert_eq!(run.plots_dir(), p("/r/plots"));
         assert_eq!(run.report_md(), p("/r/report.md"));
         assert_eq!(run.report_html(), p("/r/report.html"));

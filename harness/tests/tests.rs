@@ -12,6 +12,7 @@ mod faults;
 mod go_matrix;
 mod goker;
 mod goleak;
+mod matrix_length;
 mod oom;
 mod orphans;
 mod regress;

@@ -1,10 +1,11 @@
 //! Replay: score recorded traces. [`score_traces`] is the pure core (traces + detectors →
-//! sorted [`ScoreRow`]s, with the oracle bound per leaky trace and watched scalar), reusable by
-//! regression gates and shard merges; [`score_set`] is the same with external detectors too;
-//! [`replay_run`] loads a run directory, scores it with every registered detector and writes
-//! `scores.csv`, `summary.json`, `summary.md` and the threshold sweep's `sweep.csv`
-//! ([`crate::evaluate::sweep`], built-in detectors only) into it, and, when a repetition was
-//! killed at its memory cap, the time-to-OOM forecasts ([`crate::evaluate::forecast`]).
+//! sorted [`ScoreRow`]s, with one oracle bound per leaking scenario, shared by every row of
+//! it), reusable by regression gates and shard merges; [`score_set`] is the same with external
+//! detectors too; [`replay_run`] loads a run directory, scores it with every registered
+//! detector and writes `scores.csv`, `summary.json` (with the run's sample fidelity),
+//! `summary.md`, the threshold sweep's `sweep.csv` ([`crate::evaluate::sweep`], built-in
+//! detectors only) and `fidelity.csv` ([`crate::fidelity`]) into it, and, when a repetition
+//! was killed at its memory cap, the time-to-OOM forecasts ([`crate::evaluate::forecast`]).
 //!
 //! Detectors are fed through [`crate::evaluate::detect::first_alarm`], which skips each scenario's
 //! warm-up, exactly as during a live run; external ones through
@@ -15,11 +16,12 @@
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
 use crate::evaluate::detect::external::{self, Verdict};
-use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params, Watched};
+use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params};
 use crate::evaluate::forecast;
 use crate::evaluate::oracle;
 use crate::evaluate::score::{self, ScoreRow};
 use crate::evaluate::sweep;
+use crate::fidelity;
 use crate::fsio;
 use crate::present::export;
 use crate::run_dir::RunDir;
@@ -46,7 +48,9 @@ pub struct ReplaySummary {
 }
 
 /// Runs every detector in `specs` (made with `params`) over every trace and scores the first
-/// alarms. Rows are sorted by scenario, detector, repetition.
+/// alarms. Every row of a leaking scenario carries the scenario's one oracle bound
+/// ([`oracle::scenario_bound`], from its judged repetitions and its twins), whichever detector
+/// and repetition it is. Rows are sorted by scenario, detector, repetition.
 pub fn score_traces(traces: &[Trace], specs: &[DetectorSpec], params: &Params) -> Vec<ScoreRow> {
     score_with(traces, specs, &[], params)
 }
@@ -64,6 +68,7 @@ fn score_with(
     externals: &[external::External],
     params: &Params,
 ) -> Vec<ScoreRow> {
+    let bounds = scenario_bounds(traces);
     let mut rows = Vec::with_capacity(traces.len() * (specs.len() + externals.len()));
     let scorable: Vec<&Trace> = traces
         .iter()
@@ -72,20 +77,12 @@ fn score_with(
     let mut verdicts = external::first_alarms(externals, &scorable).into_iter();
     for t in traces {
         let scorable = score::unscorable(t).is_none();
-        let twins = oracle::twins_of(t, traces);
-        let mut oracle_s: BTreeMap<Watched, Option<f64>> = BTreeMap::new();
-        let mut bound = |watches: Watched| {
-            *oracle_s.entry(watches).or_insert_with(|| {
-                (scorable && t.meta.scenario.truth.leaking)
-                    .then(|| oracle::bound(watches, t, &twins).map(|b| b.delay_s))
-                    .flatten()
-            })
-        };
+        let bound = bounds.get(t.meta.scenario.name.as_str()).copied().flatten();
         for spec in specs {
             let alarm = scorable
                 .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
                 .flatten();
-            rows.push(score::judge(t, spec, alarm.as_ref(), bound(spec.watches)));
+            rows.push(score::judge(t, spec, alarm.as_ref(), bound));
         }
         let judged: Vec<Verdict> = if scorable {
             verdicts.next().expect("a verdict per scorable trace")
@@ -95,14 +92,13 @@ fn score_with(
         for (i, ext) in externals.iter().enumerate() {
             rows.push(match judged.get(i) {
                 Some(Err(fault)) => {
-                    let mut row = score::score_row(t, &ext.name, None, None);
+                    let mut row = score::score_row(t, &ext.name, None, bound);
                     row.outcome = score::Outcome::Na;
                     row.note = format!("detector fault: {fault}");
                     row
                 }
                 Some(Ok(alarm)) => {
-                    let mut row =
-                        score::score_row(t, &ext.name, alarm.as_ref(), bound(ext.watches));
+                    let mut row = score::score_row(t, &ext.name, alarm.as_ref(), bound);
                     // As [`score::judge`] rules for a built-in detector.
                     if let (None, Some(why)) = (alarm, score::watched_absent(t, ext.watches)) {
                         (row.outcome, row.note) = (score::Outcome::Na, why);
@@ -110,12 +106,36 @@ fn score_with(
                     row
                 }
                 // Not run: the trace cannot be scored, and the row says why.
-                None => score::score_row(t, &ext.name, None, None),
+                None => score::score_row(t, &ext.name, None, bound),
             });
         }
     }
     score::sort_rows(&mut rows);
     rows
+}
+
+/// The oracle bound of each leaking scenario among `traces`, seconds (`None` where none could
+/// be computed), from the scenario's judged repetitions and its twins' judged ones.
+fn scenario_bounds(traces: &[Trace]) -> BTreeMap<&str, Option<f64>> {
+    let mut leaky: BTreeMap<&str, Vec<&Trace>> = BTreeMap::new();
+    for t in traces.iter().filter(|t| t.meta.scenario.truth.leaking) {
+        let judged = score::unscorable(t).is_none();
+        let reps = leaky.entry(t.meta.scenario.name.as_str()).or_default();
+        if judged {
+            reps.push(t);
+        }
+    }
+    leaky
+        .into_iter()
+        .map(|(name, reps)| {
+            let twins = reps
+                .first()
+                .map(|t| oracle::twins_of(t, traces))
+                .unwrap_or_default();
+            let bound = oracle::scenario_bound(&reps, &twins).map(|b| b.delay_s);
+            (name, bound)
+        })
+        .collect()
 }
 
 /// Loads every repetition under `run_dir/traces`, scores it with every registered detector at
@@ -141,7 +161,14 @@ pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<Repl
         );
     }
     let rows = score_set(&traces, set, &Params::default());
-    let summary = score::summarize(&rows);
+    let reps: Vec<fidelity::RepFidelity> = traces
+        .iter()
+        .map(|t| fidelity::RepFidelity::of(t, score::unscorable(t)))
+        .collect();
+    let summary = score::Summary {
+        fidelity: Some(fidelity::summarize(&reps)),
+        ..score::summarize(&rows)
+    };
     let mut written = export::write_outputs(run_dir, &rows, &summary)
         .with_context(|| format!("could not write the scores into '{}'", run_dir.display()))?;
     let sweep_csv = run.sweep_csv();
@@ -161,6 +188,9 @@ pub fn replay_run_with(run_dir: &Path, set: &DetectorSet) -> anyhow::Result<Repl
             written.push(path);
         }
     }
+    let fidelity_csv = run.fidelity_csv();
+    fsio::write_atomic(&fidelity_csv, &fidelity::to_csv(&reps))?;
+    written.push(fidelity_csv);
     Ok(ReplaySummary {
         traces: traces.len(),
         rows: rows.len(),
@@ -181,8 +211,14 @@ mod tests {
     use std::collections::BTreeMap as Map;
 
     /// Writes one repetition: 40 s at 0.5 s, goroutines flat at 20 (± noise) and, if
-    /// `leaking`, growing 10/s from onset 15 s in a `main.f` stack group.
+    /// `leaking`, growing 10/s from onset 15.1 s in a `main.f` stack group (between two
+    /// samples, as a measured onset is: a sample that sees the leak was stamped after it).
     fn write_rep(run: &Path, name: &str, leaking: bool, fixed: bool, rep: u32) {
+        write_rep_every(run, name, leaking, fixed, rep, 0.5);
+    }
+
+    /// [`write_rep`] with samples `every` seconds on its 0.5 s schedule (later: late samples).
+    fn write_rep_every(run: &Path, name: &str, leaking: bool, fixed: bool, rep: u32, every: f64) {
         let mut meta = crate::trace::tests::meta();
         meta.scenario.name = name.into();
         meta.scenario.truth.leaking = leaking;
@@ -191,9 +227,9 @@ mod tests {
         meta.rep = rep;
         let mut w = TraceWriter::create(&RunDir::new(run).rep(name, rep), &meta).unwrap();
         let mut rng = Rng::new(7 + rep as u64 + 100 * leaking as u64);
-        let onset = 15.0;
+        let onset = 15.1;
         for i in 0..80 {
-            let t = i as f64 * 0.5;
+            let t = i as f64 * every;
             let leaked = if leaking && t >= onset {
                 ((t - onset) * 10.0) as u64 + 1
             } else {
@@ -249,7 +285,8 @@ mod tests {
                 run.scores_csv(),
                 run.summary_json(),
                 run.summary_md(),
-                run.sweep_csv()
+                run.sweep_csv(),
+                run.fidelity_csv()
             ]
         );
         let csv1 = std::fs::read(run.scores_csv()).unwrap();
@@ -286,6 +323,77 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    /// Every row of a leaking scenario, whatever its detector or repetition, carries the same
+    /// oracle bound; rows of non-leaking scenarios carry none.
+    #[test]
+    fn the_bound_is_one_number_per_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        for rep in 0..3 {
+            write_rep(dir.path(), "leak", true, false, rep);
+            write_rep(dir.path(), "leak-fixed", false, true, rep);
+        }
+        let traces = trace::load_run(dir.path()).unwrap();
+        let rows = score_traces(&traces, detect::registry(), &Params::default());
+        let leak: std::collections::BTreeSet<Option<u64>> = rows
+            .iter()
+            .filter(|r| r.scenario == "leak")
+            .map(|r| r.oracle_s.map(f64::to_bits))
+            .collect();
+        assert_eq!(leak.len(), 1, "{leak:?}");
+        let bound = f64::from_bits(leak.into_iter().next().unwrap().expect("a bound"));
+        assert!(bound > 0.0);
+        assert!(rows
+            .iter()
+            .filter(|r| r.scenario == "leak-fixed")
+            .all(|r| r.oracle_s.is_none()));
+        // Latency ÷ bound: every TP of the scenario divides by that one number.
+        let tps: Vec<&ScoreRow> = rows.iter().filter(|r| r.outcome == Outcome::Tp).collect();
+        assert!(tps.len() >= 3 && tps.iter().all(|r| r.oracle_s == Some(bound)));
+    }
+
+    /// A repetition whose samples came 0.6 s apart on a 0.5 s schedule (one in six missed) is
+    /// not judged, with the reason, whether `end.json` states its fidelity or it is derived
+    /// from the sample times (a repetition recorded before `end.json` held it); the others
+    /// are judged and still share the scenario's bound.
+    #[test]
+    fn a_repetition_with_late_samples_is_not_judged() {
+        let dir = tempfile::tempdir().unwrap();
+        for rep in 0..3 {
+            let every = if rep == 1 { 0.6 } else { 0.5 };
+            write_rep_every(dir.path(), "leak", true, false, rep, every);
+            write_rep(dir.path(), "leak-fixed", false, true, rep);
+        }
+        let late = RunDir::new(dir.path()).rep("leak", 1);
+        let end: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(late.end_json()).unwrap()).unwrap();
+        assert_eq!(end["fidelity"]["missed"], 15, "{end}");
+        let check = |why: &str| {
+            let traces = trace::load_run(dir.path()).unwrap();
+            let rows = score_traces(&traces, detect::registry(), &Params::default());
+            let leak: Vec<&ScoreRow> = rows.iter().filter(|r| r.scenario == "leak").collect();
+            for r in &leak {
+                if r.rep == 1 {
+                    assert_eq!(r.outcome, Outcome::Na, "{why}: {r:?}");
+                    assert!(
+                        r.note
+                            .starts_with("samples too late to judge: 15 of 91 intended"),
+                        "{why}: {}",
+                        r.note
+                    );
+                } else {
+                    assert!(!r.note.starts_with("samples too late"), "{why}: {r:?}");
+                }
+                assert_eq!(r.oracle_s, leak[0].oracle_s, "{why}");
+            }
+            assert!(leak[0].oracle_s.is_some());
+        };
+        check("stated in end.json");
+        let mut old = end.clone();
+        old.as_object_mut().unwrap().remove("fidelity");
+        std::fs::write(late.end_json(), serde_json::to_vec(&old).unwrap()).unwrap();
+        check("derived from the sample times");
     }
 
     #[test]

@@ -309,6 +309,10 @@ pub struct Summary {
     pub na: usize,
     pub by_detector: Vec<Aggregate>,
     pub by_detector_class: Vec<Aggregate>,
+    /// How well the repetitions' samples kept their schedule: set by replay, which has the
+    /// traces ([`summarize`] sees only rows); absent from `summary.json` when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fidelity: Option<fidelity::RunFidelity>,
 }
 
 pub fn summarize(rows: &[ScoreRow]) -> Summary {
@@ -332,6 +336,7 @@ pub fn summarize(rows: &[ScoreRow]) -> Summary {
             .iter()
             .map(|((d, c), rs)| aggregate(d, Some((*c).clone()), rs))
             .collect(),
+        fidelity: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The overhead study's result files, as bytes: `overhead.csv` (one row per fixture × probe
 //! set × interval × repetition), `overhead-summary.csv` (min/median/max ratio over
-//! repetitions, with the target where one applies), `probe-scale.csv`, `harness-cost.csv` and
-//! a short `overhead.md` (its tables written by [`crate::table::Table`]). Writing them is the
+//! repetitions, with the target where one applies), `probe-scale.csv`, `harness-cost.csv`,
+//! `fidelity-levels.csv` and a short `overhead.md` (its tables written by [`crate::table::Table`]). Writing them is the
 //! caller's job ([`crate::fsio::write_atomic`]).
 //!
 //! The CSVs are self-describing: column names carry their units (`_s` seconds, `_bytes`
@@ -9,7 +9,7 @@
 //! empty cells mean "not measured" (an empty window, a probe that was never taken).
 
 use super::measure::{summarize, Summary};
-use super::{HarnessRow, Results, ScaleRow, StudyMeta, ThroughputRow};
+use super::{FidelityRow, HarnessRow, Results, ScaleRow, StudyMeta, ThroughputRow};
 use crate::table::Table;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -136,6 +136,18 @@ pub fn scale_csv(rows: &[ScaleRow]) -> anyhow::Result<Vec<u8>> {
 pub fn harness_csv(rows: &[HarnessRow]) -> anyhow::Result<Vec<u8>> {
     csv_bytes(rows)
 }
+pub fn fidelity_csv(rows: &[FidelityRow]) -> anyhow::Result<Vec<u8>> {
+    csv_bytes(rows)
+}
+
+/// The most fixtures at once at which every repetition completed and was judged, among the
+/// levels measured (levels need not be in order).
+pub fn full_fidelity_jobs(rows: &[FidelityRow]) -> Option<usize> {
+    rows.iter()
+        .filter(|x| x.too_late == 0 && x.completed == x.fixtures)
+        .map(|x| x.fixtures)
+        .max()
+}
 
 /// Every result file by name.
 pub fn all(r: &Results, meta: &StudyMeta) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
@@ -145,6 +157,7 @@ pub fn all(r: &Results, meta: &StudyMeta) -> anyhow::Result<Vec<(&'static str, V
         ("overhead-summary.csv", summary_csv(&summary)?),
         ("probe-scale.csv", scale_csv(&r.scale)?),
         ("harness-cost.csv", harness_csv(&r.harness)?),
+        ("fidelity-levels.csv", fidelity_csv(&r.fidelity)?),
         ("overhead.md", markdown(r, &summary, meta).into_bytes()),
     ])
 }
@@ -316,6 +329,46 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
         s.push_str(&t.markdown());
         s.push('\n');
     }
+    if !r.fidelity.is_empty() {
+        let _ = writeln!(s, "## Recording fidelity: fixtures at once\n");
+        let _ = writeln!(
+            s,
+            "The default matrix's scenarios recorded K at once, as `leakbench run --jobs K` records them, each for the window shown. A repetition is too late to judge when its p99 gap between samples passes {} intervals or it missed over {:.0} % of its samples. `recording CPU`: the harness's and its fixtures' own CPU over the level's wall time; `machine busy`: every process on the machine (`/proc/stat`). Traces: `fidelity/k-K/`.\n",
+            crate::fidelity::MAX_P99_GAP_INTERVALS,
+            crate::fidelity::MAX_MISSED_FRACTION * 100.0
+        );
+        let mut t = Table::new([
+            "fixtures",
+            "window",
+            "completed",
+            "too late",
+            "p99 gap (median)",
+            "worst p99 gap",
+            "longest gap",
+            "missed",
+            "recording CPU",
+            "machine busy",
+            "load",
+        ]);
+        let cores = |x: Option<f64>| x.map_or("–".into(), |c| format!("{c:.2} cores"));
+        for x in &r.fidelity {
+            t.push(vec![
+                x.fixtures.to_string(),
+                format!("{} s", x.window_s),
+                format!("{}/{}", x.completed, x.fixtures),
+                x.too_late.to_string(),
+                secs(x.gap_p99_median_s),
+                secs(x.gap_p99_max_s),
+                secs(x.gap_max_s),
+                format!("{:.1} %", x.missed_pct),
+                cores(x.recording_cores),
+                cores(x.machine_busy_cores),
+                f(x.loadavg_1m, 1),
+            ]);
+        }
+        s.push_str(&t.markdown());
+        s.push('\n');
+    }
     let _ = writeln!(s, "## Targets\n");
     let t: Vec<&SummaryRow> = summary.iter().filter(|x| x.target_met.is_some()).collect();
     if t.is_empty() {
@@ -353,6 +406,15 @@ pub fn markdown(r: &Results, summary: &[SummaryRow], meta: &StudyMeta) -> String
                 "- Harness CPU (≤ {TARGET_HARNESS_PCT_PER_FIXTURE}% of a core per fixture at 1 Hz): not measured."
             );
         }
+    }
+    if !r.fidelity.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Fixtures at once with every repetition completed and judged: {}.",
+            full_fidelity_jobs(&r.fidelity).map_or("none of the levels measured".into(), |k| {
+                format!("up to {k} of the levels measured")
+            })
+        );
     }
     s
 }
@@ -463,10 +525,26 @@ mod tests {
             peak_rss_bytes: Some(3 * 1048576),
             peak_rss_reset: false,
         }];
+        let fidelity = vec![FidelityRow {
+            fixtures: 22,
+            interval_s: 0.5,
+            window_s: 20.0,
+            completed: 22,
+            too_late: 0,
+            gap_p99_median_s: Some(0.52),
+            gap_p99_max_s: Some(0.6),
+            gap_max_s: Some(0.9),
+            missed_pct: 0.3,
+            wall_s: 22.0,
+            recording_cores: Some(1.1),
+            machine_busy_cores: None,
+            loadavg_1m: Some(3.08),
+        }];
         let r = Results {
             throughput,
             scale,
             harness,
+            fidelity,
         };
         let meta = StudyMeta {
             harness_version: "0.1.0".into(),
@@ -499,6 +577,10 @@ mod tests {
             "| phase | fixtures | window | samples | CPU | % of a core | % per fixture | peak RSS |\n\
              |---|---|---|---|---|---|---|---|\n\
              | sampling | 4 | 10.0 s | 40 | 0.123 s | 1.23 | 0.30 | 3.0 MiB (lifetime) |\n\n",
+            "| fixtures | window | completed | too late | p99 gap (median) | worst p99 gap | longest gap | missed | recording CPU | machine busy | load |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n\
+             | 22 | 20 s | 22/22 | 0 | 520.00 ms | 600.00 ms | 900.00 ms | 0.3 % | 1.10 cores | – | 3.1 |\n\n",
+            "- Fixtures at once with every repetition completed and judged: up to 22 of the levels measured.",
         ] {
             assert!(md.contains(table), "expected\n{table}\nin\n{md}");
         }

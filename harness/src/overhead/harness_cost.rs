@@ -4,7 +4,7 @@
 //!
 //! - `idle`: each fixture is started as its repetition would start it
 //!   ([`RepPlan::launch_spec`]), left unsampled for the phase, and stopped;
-//! - `sampling`: the K repetitions are recorded at once by [`repetition::record`], the very
+//! - `sampling`: the K repetitions are recorded at once by [`crate::record::repetition::record`], the very
 //!   function `leakbench run` records with: its tick loop at 1 Hz, the default probes, the RSS
 //!   watchdog, each trace written to `harness-cost/traces/harness-cost/rep-K/`.
 //!
@@ -20,14 +20,13 @@ use super::State;
 use crate::record::fixture_build::{BuiltFixture, GoToolchain};
 use crate::record::launch;
 use crate::record::probe::ProbeSet;
-use crate::record::repetition::{self, RepPlan, STOP_GRACE};
+use crate::record::repetition::{RepPlan, STOP_GRACE};
 use crate::scenario::{self, Scenario};
 use crate::trace::EndStatus;
 use anyhow::Context;
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// The sampling interval of the study, seconds: 1 Hz, the rate the harness's CPU target is
@@ -165,20 +164,8 @@ async fn unsampled(plans: &[RepPlan], logs: &Path) -> anyhow::Result<()> {
 /// they took. A repetition that did not complete fails the study: its cost is not the cost
 /// of a recording.
 async fn record_all(plans: &[RepPlan]) -> anyhow::Result<u64> {
-    // Never set: the study has no interrupt of its own (Ctrl-C ends the whole process).
-    let (_never, interrupt) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    for p in plans.iter().cloned() {
-        let interrupt = interrupt.clone();
-        tasks.spawn(async move {
-            let end = repetition::record(&p, interrupt, &mut |_| {}).await;
-            (p, end)
-        });
-    }
     let mut samples = 0;
-    while let Some(r) = tasks.join_next().await {
-        let (p, end) = r.context("a recording task panicked")?;
-        let end = end?;
+    for (p, end) in super::record_at_once(plans).await? {
         if end.status != EndStatus::Completed {
             anyhow::bail!(
                 "harness study: repetition {} ended {}: {} (its files are in {})",

@@ -20,6 +20,9 @@
 //! - **harness** ([`harness_cost`], `harness-cost.csv`): the harness's own CPU and peak RSS
 //!   while it records K fixtures with `leakbench run`'s own function
 //!   ([`crate::record::repetition::record`]), against the same K fixtures unsampled.
+//! - **fidelity** ([`fidelity`], `fidelity-levels.csv`): how many fixtures at once this
+//!   machine records at full fidelity: the default matrix's scenarios recorded K at once, at
+//!   each level K, with each repetition's sample fidelity and the CPU the recording used.
 //!
 //! Every sampled window and recording ticks on [`crate::record::ticker`], the schedule the
 //! recorder keeps, and takes each sample with [`crate::record::repetition::take_sample`]: what
@@ -34,11 +37,12 @@
 //! time slices (10 ms), which would hide the pauses the latency percentiles are meant to show.
 //!
 //! This file holds the orchestration ([`run`]: build, then each chosen study) and what the
-//! studies share (progress, fixture start). Options are [`options`], a window's edges
+//! studies share (progress, fixture start, recording K repetitions at once). Options are [`options`], a window's edges
 //! [`window`], the arithmetic [`measure`], the result files [`files`]. Uses
 //! [`crate::record::launch`], [`crate::record::probe`], [`crate::record::ticker`] and
 //! [`crate::record::repetition`] as `leakbench run` does; must not change what they do.
 
+pub mod fidelity;
 pub mod files;
 pub mod harness_cost;
 pub mod measure;
@@ -47,6 +51,7 @@ pub mod scale;
 pub mod throughput;
 pub mod window;
 
+pub use fidelity::FidelityRow;
 pub use harness_cost::HarnessRow;
 pub use options::{
     probe_set, OverheadOptions, Study, NEUTRAL_FIXTURE, PROBE_SET_NAMES, SCALE_GOROUTINES,
@@ -58,6 +63,8 @@ use crate::fsio;
 use crate::record::fixture_build::{self, BuiltFixture, GoToolchain};
 use crate::record::launch::{self, Fixture, LaunchSpec};
 use crate::record::probe::ProbeSet;
+use crate::record::repetition::{self, RepPlan};
+use crate::trace::RepEnd;
 use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -74,6 +81,7 @@ pub struct Results {
     pub throughput: Vec<ThroughputRow>,
     pub scale: Vec<ScaleRow>,
     pub harness: Vec<HarnessRow>,
+    pub fidelity: Vec<FidelityRow>,
 }
 
 /// What the study ran on: written to `overhead-meta.json` and quoted in `overhead.md`.
@@ -126,9 +134,19 @@ pub async fn run(opts: OverheadOptions) -> anyhow::Result<Results> {
     if opts.studies.contains(&Study::Throughput) {
         names.extend(opts.fixtures.iter().cloned());
     }
-    if opts.studies.iter().any(|s| *s != Study::Throughput) {
+    if opts
+        .studies
+        .iter()
+        .any(|s| matches!(s, Study::Scale | Study::Harness))
+    {
         names.push(NEUTRAL_FIXTURE.into());
     }
+    let matrix = if opts.studies.contains(&Study::Fidelity) {
+        fidelity::matrix(&opts.scenarios_dir, &opts.fixtures_dir)?
+    } else {
+        Vec::new()
+    };
+    names.extend(matrix.iter().map(|s| s.fixture.clone()));
     names.sort();
     names.dedup();
     let mut built = std::collections::BTreeMap::new();
@@ -160,6 +178,9 @@ pub async fn run(opts: OverheadOptions) -> anyhow::Result<Results> {
     if opts.studies.contains(&Study::Harness) {
         harness_cost::study(&mut st, &built[NEUTRAL_FIXTURE], &tc, &logs).await?;
     }
+    if opts.studies.contains(&Study::Fidelity) {
+        fidelity::study(&mut st, &matrix, &built, &tc).await?;
+    }
     Ok(st.results)
 }
 
@@ -173,6 +194,9 @@ fn total_steps(o: &OverheadOptions) -> usize {
     }
     if o.studies.contains(&Study::Harness) {
         n += 2;
+    }
+    if o.studies.contains(&Study::Fidelity) {
+        n += o.fidelity_jobs.len();
     }
     n
 }
@@ -217,6 +241,29 @@ async fn start(fixture: &BuiltFixture, args: Vec<String>, log: PathBuf) -> anyho
     launch::launch(&spec)
         .await
         .with_context(|| format!("could not start fixture {}", fixture.name))
+}
+
+/// Records every repetition at once, as `leakbench run --jobs K` would (each with
+/// [`repetition::record`]), and returns how each ended, in the order given. A trace that
+/// could not be written fails the study; how a fixture fared is the caller's to judge.
+async fn record_at_once(plans: &[RepPlan]) -> anyhow::Result<Vec<(RepPlan, RepEnd)>> {
+    // Never set: the studies have no interrupt of their own (Ctrl-C ends the whole process).
+    let (_never, interrupt) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, p) in plans.iter().cloned().enumerate() {
+        let interrupt = interrupt.clone();
+        tasks.spawn(async move {
+            let end = repetition::record(&p, interrupt, &mut |_| {}).await;
+            (i, p, end)
+        });
+    }
+    let mut ends = Vec::with_capacity(plans.len());
+    while let Some(r) = tasks.join_next().await {
+        let (i, p, end) = r.context("a recording task panicked")?;
+        ends.push((i, p, end?));
+    }
+    ends.sort_by_key(|e| e.0);
+    Ok(ends.into_iter().map(|(_, p, e)| (p, e)).collect())
 }
 
 /// Fails with the log tail if the fixture has exited.

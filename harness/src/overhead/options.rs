@@ -22,6 +22,7 @@ pub enum Study {
     Throughput,
     Scale,
     Harness,
+    Fidelity,
 }
 
 impl std::str::FromStr for Study {
@@ -31,8 +32,9 @@ impl std::str::FromStr for Study {
             "throughput" => Ok(Study::Throughput),
             "scale" => Ok(Study::Scale),
             "harness" => Ok(Study::Harness),
+            "fidelity" => Ok(Study::Fidelity),
             _ => Err(format!(
-                "`{s}` is not a study; use throughput, scale or harness"
+                "`{s}` is not a study; use throughput, scale, harness or fidelity"
             )),
         }
     }
@@ -110,6 +112,15 @@ pub struct OverheadOptions {
     /// How long each phase of the harness study runs its fixtures after readiness (the
     /// repetitions' `duration_s`); longer than its 1 s interval.
     pub harness_window_s: f64,
+    /// Fixtures recorded at once at each level of the fidelity study, in run order.
+    pub fidelity_jobs: Vec<usize>,
+    /// Each fidelity repetition's `duration_s`: long enough for the p99 of its gaps to mean
+    /// something (a 20 s window at 0.5 s is 36 gaps after a 2 s warm-up).
+    pub fidelity_window_s: f64,
+    /// The default matrix the fidelity study records: `scenarios/`, beside `fixtures_dir`
+    /// (`go-fixtures/`) in the repository.
+    #[serde(skip)]
+    pub scenarios_dir: PathBuf,
     #[serde(skip)]
     pub go: PathBuf,
     #[serde(skip)]
@@ -123,7 +134,12 @@ impl OverheadOptions {
     pub fn standard(out: PathBuf, go: PathBuf, fixtures_dir: PathBuf, cache_dir: PathBuf) -> Self {
         OverheadOptions {
             out,
-            studies: vec![Study::Throughput, Study::Scale, Study::Harness],
+            studies: vec![
+                Study::Throughput,
+                Study::Scale,
+                Study::Harness,
+                Study::Fidelity,
+            ],
             fixtures: vec![NEUTRAL_FIXTURE.into()],
             fixture_args: vec![],
             probe_sets: PROBE_SET_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -137,7 +153,11 @@ impl OverheadOptions {
             scale_gap_s: 0.25,
             harness_fixtures: 4,
             harness_window_s: 15.0,
+            // From the recorder's old default (6) to the whole default matrix at once (66).
+            fidelity_jobs: vec![6, 12, 22, 33, 44, 66],
+            fidelity_window_s: 20.0,
             go,
+            scenarios_dir: fixtures_dir.with_file_name("scenarios"),
             fixtures_dir,
             cache_dir,
         }
@@ -155,6 +175,8 @@ impl OverheadOptions {
             scale_probes: vec!["goroutine".into()],
             harness_fixtures: 2,
             harness_window_s: 2.0,
+            fidelity_jobs: vec![2, 4],
+            fidelity_window_s: 3.0,
             ..self
         }
     }
@@ -209,6 +231,17 @@ impl OverheadOptions {
         if self.reps == 0 || self.harness_fixtures == 0 {
             return Err("--reps and --harness-fixtures must be at least 1".into());
         }
+        if self.fidelity_jobs.is_empty() || self.fidelity_jobs.contains(&0) {
+            return Err(
+                "--fidelity-jobs takes fixture counts of at least 1 (fix: --fidelity-jobs 6,22,44)"
+                    .into(),
+            );
+        }
+        if !(self.fidelity_window_s.is_finite() && self.fidelity_window_s > 1.0) {
+            return Err(
+                "--fidelity-window must be longer than 1 s (fix: --fidelity-window 20)".into(),
+            );
+        }
         Ok(())
     }
 }
@@ -238,6 +271,24 @@ mod tests {
         o.harness_window_s = 1.0;
         let e = o.validate().unwrap_err();
         assert!(e.contains("--harness-window"), "{e}");
+    }
+
+    #[test]
+    fn fidelity_levels_are_counts_and_the_matrix_sits_beside_the_fixtures() {
+        let mut o = opts();
+        o.fixtures.clear();
+        assert!(o.studies.contains(&Study::Fidelity));
+        assert_eq!("fidelity".parse::<Study>(), Ok(Study::Fidelity));
+        assert_eq!(
+            OverheadOptions::standard("o".into(), "go".into(), "/r/go-fixtures".into(), "c".into())
+                .scenarios_dir,
+            PathBuf::from("/r/scenarios")
+        );
+        o.fidelity_jobs = vec![6, 0];
+        assert!(o.validate().unwrap_err().contains("--fidelity-jobs"));
+        o.fidelity_jobs = vec![6];
+        o.fidelity_window_s = 0.5;
+        assert!(o.validate().unwrap_err().contains("--fidelity-window"));
     }
 
     #[test]
