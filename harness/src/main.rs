@@ -26,6 +26,8 @@ use std::process::ExitCode;
 ///   leakbench run goroutine-abandoned-sender --reps 3 --out results/mine
 ///   leakbench replay results/mine           re-score recorded traces, no processes
 ///   leakbench regress results/mine --baseline baselines/replay.json
+///   leakbench compare results/old results/new   two runs side by side, as benchstat
+///   leakbench goker --ci                    Go's own leak tests, graded like the fixtures
 ///   leakbench overhead --quick              what sampling costs the program
 #[derive(Parser, Debug)]
 #[command(
