@@ -11,7 +11,7 @@
 //!   a detector that did not alarm on a trace without the scalar it watches
 //!   ([`watched_absent`]: its probe is missing, so its silence is no evidence), or a
 //!   repetition whose samples came too late to trust ([`crate::fidelity::Fidelity::too_late`]:
-//!   the p99 gap between samples past 1.5 intervals, or more than 5 % of the samples missed).
+//!   the p99 gap between samples past 2 intervals, or more than 5 % of the samples missed).
 //!   Never a silent TN; the note says why.
 //!
 //! Localization is scored on TPs only: `site_ok` (the reported site matches the scenario's
