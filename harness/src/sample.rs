@@ -41,6 +41,13 @@ pub struct Sample {
     /// recorded before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goleak: Option<Vec<StackGroup>>,
+    /// When the goleak verdict that finished at this tick was asked for, seconds since spawn:
+    /// its `Find` ran from then on. Present exactly where a verdict finished (in `goleak`, or
+    /// its failure in `missing`), so goleak's own cadence (at most one request per
+    /// [`crate::record::probe::ProbeSet::goleak_period_ms`]) can be read off a trace. Absent
+    /// from traces recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goleak_asked_s: Option<f64>,
     /// In-use heap by allocation site (from the heap profile), largest first, truncated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<Vec<HeapSite>>,

@@ -39,6 +39,11 @@ pub struct RepMeta {
     pub args: Vec<String>,
     /// Whether the `goroutineleak` profile is probed.
     pub goroutineleak: bool,
+    /// goleak's cadence: the least time between two of its requests, seconds, when goleak is
+    /// probed ([`crate::record::probe::ProbeSet::goleak_period_ms`]; 0: whenever none was in
+    /// flight). Absent when it is not probed, and from traces recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goleak_period_s: Option<f64>,
     /// The onset the scenario declares (`truth.declared_onset_s` after readiness), on the
     /// trace's axis: set once the program is ready. Declared, not measured: used only when no
     /// sample has a measured onset ([`Trace::onset_s`]).
@@ -330,6 +335,7 @@ site = 'main\.f'
             fixture_hash: "abc".into(),
             interval_s: 0.5,
             goroutineleak: true,
+            goleak_period_s: None,
             declared_onset_s: None,
         }
     }

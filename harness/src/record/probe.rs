@@ -38,6 +38,28 @@ pub const HEAP_TOP_SITES: usize = 40;
 /// goroutines, and a verdict later than that is too late to matter in runs of tens of seconds.
 pub const GOLEAK_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The least time between two goleak requests of one prober, by default
+/// ([`ProbeSet::goleak_period_ms`]): goleak is polled every 5 s, not at every tick.
+///
+/// While goleak finds goroutines, each `Find` dumps every goroutine's stack 21 times over
+/// 0.45 s, stopping the world each time; asked back to back (a request whenever none was in
+/// flight, about every 0.5–1 s) that was most of the program's extra work in a leaking
+/// fixture. Measured with `cargo run --release -p leakbench --example goleak_cadence` (one
+/// run, the cadences side by side: `goroutine-abandoned-sender`, 20 s after its onset, 3
+/// repetitions each, 12 fixtures at once on 2 shared cores), medians over repetitions:
+///
+/// | goleak | allocation, MB/s | Go CPU, % of a core | goleak alarm after onset |
+/// | --- | --- | --- | --- |
+/// | off | GOLEAK_OFF_ALLOC | GOLEAK_OFF_CPU | – |
+/// | every tick (0 s) | GOLEAK_0_ALLOC | GOLEAK_0_CPU | GOLEAK_0_LAT |
+/// | every 2 s | GOLEAK_2_ALLOC | GOLEAK_2_CPU | GOLEAK_2_LAT |
+/// | every 5 s | GOLEAK_5_ALLOC | GOLEAK_5_CPU | GOLEAK_5_LAT |
+///
+/// 5 s brings the program's extra work back near goleak off, at the cost of up to 5 s more
+/// latency for the goleak detector: the honest price of polling it, and still a fraction of
+/// the 47 s a scenario runs. Runs recorded before the period existed have 0 (every tick).
+pub const GOLEAK_PERIOD: Duration = Duration::from_secs(5);
+
 /// Which probes a sampler runs. The default set is what `leakbench run` records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeSet {
@@ -53,6 +75,11 @@ pub struct ProbeSet {
     /// goleak's report (`/leakbench/goleak`). Absent (off) in runs recorded before it existed.
     #[serde(default)]
     pub goleak: bool,
+    /// Least time between two goleak requests, milliseconds ([`GOLEAK_PERIOD`] by default): a
+    /// tick asks for a verdict only when none is in flight and this long has passed since the
+    /// last was asked. 0: whenever none is in flight (runs recorded before the period existed).
+    #[serde(default)]
+    pub goleak_period_ms: u64,
 }
 
 impl Default for ProbeSet {
@@ -78,6 +105,7 @@ impl Default for ProbeSet {
             goroutineleak: true,
             truth: true,
             goleak: true,
+            goleak_period_ms: GOLEAK_PERIOD.as_millis() as u64,
         }
     }
 }
@@ -93,7 +121,13 @@ impl ProbeSet {
             goroutineleak: false,
             truth: false,
             goleak: false,
+            goleak_period_ms: GOLEAK_PERIOD.as_millis() as u64,
         }
+    }
+
+    /// The least time between two goleak requests ([`ProbeSet::goleak_period_ms`]).
+    pub fn goleak_period(&self) -> Duration {
+        Duration::from_millis(self.goleak_period_ms)
     }
 }
 
@@ -124,15 +158,30 @@ struct Http {
 /// ([`Prober::goleak_take`]): in the same sample if it finished while the other probes ran,
 /// else in a later one, and samples in between have none. The verdict is taken before its
 /// sample is stamped, so an alarm never precedes its evidence; at most one request is in
-/// flight, so a slow `Find` is never piled on. Dropping the last prober aborts the request.
+/// flight, so a slow `Find` is never piled on; and a request starts only once the probe set's
+/// period ([`GOLEAK_PERIOD`]) has passed since the last one started, so goleak's own work in
+/// the program is bounded by its cadence, not by how fast `Find` answers. Each verdict keeps
+/// when it was asked for, on the trace's clock ([`GoleakVerdict::asked_s`]). Dropping the
+/// last prober aborts the request.
 #[derive(Default)]
 pub struct GoleakSlot {
-    in_flight: Option<JoinHandle<Result<Vec<StackGroup>, String>>>,
+    in_flight: Option<(f64, JoinHandle<Result<Vec<StackGroup>, String>>)>,
+    /// When the last request started (harness clock).
+    last_asked: Option<std::time::Instant>,
+}
+
+/// One finished goleak request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoleakVerdict {
+    /// When the request was sent, seconds since spawn: goleak's `Find` ran from then on (its
+    /// retries last up to 0.45 s while it finds goroutines).
+    pub asked_s: f64,
+    pub groups: Result<Vec<StackGroup>, String>,
 }
 
 impl Drop for GoleakSlot {
     fn drop(&mut self) {
-        if let Some(h) = self.in_flight.take() {
+        if let Some((_, h)) = self.in_flight.take() {
             h.abort();
         }
     }
@@ -241,30 +290,38 @@ impl Prober {
         self.stack_profile("/debug/pprof/goroutineleak").await
     }
 
-    /// Starts a goleak request unless one is in flight (see [`GoleakSlot`]). Needs a tokio
+    /// Starts a goleak request unless one is in flight or the last one started less than
+    /// `period` ago (see [`GoleakSlot`]); returns whether it started one. Needs a tokio
     /// runtime.
-    pub fn goleak_start(&self) {
+    pub fn goleak_start(&self, period: Duration) -> bool {
         let mut slot = self.goleak.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.in_flight.is_none() {
-            let http = self.http.clone();
-            slot.in_flight = Some(tokio::spawn(async move { http.goleak().await }));
+        let due = slot.last_asked.is_none_or(|at| at.elapsed() >= period);
+        if slot.in_flight.is_some() || !due {
+            return false;
         }
+        let http = self.http.clone();
+        slot.last_asked = Some(std::time::Instant::now());
+        let asked_s = self.now_s();
+        slot.in_flight = Some((asked_s, tokio::spawn(async move { http.goleak().await })));
+        true
     }
 
     /// The verdict of the goleak request in flight, if it has finished (never waits); `None`
     /// while it runs or when none was started.
-    pub async fn goleak_take(&self) -> Option<Result<Vec<StackGroup>, String>> {
-        let done = {
+    pub async fn goleak_take(&self) -> Option<GoleakVerdict> {
+        let (asked_s, done) = {
             let mut slot = self.goleak.lock().unwrap_or_else(|e| e.into_inner());
             match &slot.in_flight {
-                Some(h) if h.is_finished() => slot.in_flight.take(),
+                Some((_, h)) if h.is_finished() => slot.in_flight.take(),
                 _ => None,
             }
         }?;
-        Some(
-            done.await
+        Some(GoleakVerdict {
+            asked_s,
+            groups: done
+                .await
                 .unwrap_or_else(|e| Err(format!("{GOLEAK_PATH}: probe task failed: {e}"))),
-        )
+        })
     }
 
     async fn stack_profile(&self, path: &str) -> Result<Vec<StackGroup>, String> {
@@ -569,13 +626,21 @@ mod tests {
         let (addr, requests) = serve("200 OK", body, Duration::from_millis(300));
         let p = Prober::new(addr, 0, 0, Duration::from_millis(100));
         assert!(p.goleak_take().await.is_none(), "nothing started");
-        p.goleak_start();
+        let before = p.now_s();
+        assert!(p.goleak_start(Duration::ZERO));
         tokio::time::sleep(Duration::from_millis(100)).await;
-        p.goleak_start(); // in flight: no second request
+        // In flight: no second request, even with no period.
+        assert!(!p.goleak_start(Duration::ZERO));
         assert!(p.goleak_take().await.is_none(), "still in flight");
         // Longer than the client's own timeout (100 ms): goleak has its own.
         tokio::time::sleep(Duration::from_millis(600)).await;
-        let groups = p.goleak_take().await.expect("finished").unwrap();
+        let v = p.goleak_take().await.expect("finished");
+        assert!(
+            v.asked_s >= before && v.asked_s < before + 0.1,
+            "asked at {} (started at {before})",
+            v.asked_s
+        );
+        let groups = v.groups.unwrap();
         assert_eq!(groups.len(), 1);
         assert_eq!(
             (
@@ -589,14 +654,50 @@ mod tests {
         assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
+    /// Ticks every 50 ms over 1.3 s against an endpoint that answers at once: with a 400 ms
+    /// period goleak is asked at 0, 0.4, 0.8 and 1.2 s (4 requests), not at every tick (26).
+    #[tokio::test]
+    async fn goleak_is_not_asked_more_often_than_its_period() {
+        let (addr, requests) = serve(
+            "200 OK",
+            r#"{"goroutines":[],"find_s":0.001}"#,
+            Duration::ZERO,
+        );
+        let p = Prober::new(addr, 0, 0, Duration::from_secs(2));
+        let period = Duration::from_millis(400);
+        let t0 = std::time::Instant::now();
+        let mut asked = Vec::new();
+        while t0.elapsed() < Duration::from_millis(1300) {
+            p.goleak_start(period);
+            if let Some(v) = p.goleak_take().await {
+                assert_eq!(v.groups, Ok(vec![]));
+                asked.push(v.asked_s);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let n = requests.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((3..=4).contains(&n), "{n} requests in 1.3 s at a 400 ms period");
+        for w in asked.windows(2) {
+            assert!(w[1] - w[0] >= 0.4, "asked {:.3} s apart", w[1] - w[0]);
+        }
+        // Period 0: a request whenever none is in flight, as before the period existed.
+        let before = requests.load(std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..5 {
+            p.goleak_start(Duration::ZERO);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            p.goleak_take().await;
+        }
+        assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst) - before, 5);
+    }
+
     #[tokio::test]
     async fn goleak_not_served_or_failing_is_a_one_line_reason() {
         let verdict = |addr| async move {
             let p = Prober::new(addr, 0, 0, Duration::from_secs(2));
-            p.goleak_start();
+            p.goleak_start(ProbeSet::default().goleak_period());
             for _ in 0..200 {
-                if let Some(r) = p.goleak_take().await {
-                    return r;
+                if let Some(v) = p.goleak_take().await {
+                    return v.groups;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }

@@ -105,13 +105,18 @@ impl RepPlan {
             interval_s: self.scenario.interval_s,
             args: self.scenario.fixture_args(self.rep),
             goroutineleak: self.probes.goroutineleak && self.toolchain.has_goroutineleak(),
+            goleak_period_s: self
+                .probes
+                .goleak
+                .then(|| self.probes.goleak_period().as_secs_f64()),
             declared_onset_s: None,
         }
     }
 }
 
 /// Takes every probe in `set` once, concurrently (goleak's verdict, which may take longer than
-/// an interval, only if one has finished: [`crate::record::probe::GoleakSlot`]). Failures
+/// an interval and is asked for at most once per `set`'s goleak period, only if one has
+/// finished: [`crate::record::probe::GoleakSlot`]). Failures
 /// become [`Missing`] entries.
 /// The sample is stamped when its last probe answered: the data describe the process up to
 /// then, so an alarm can never precede its evidence (stamped before the probes, a leak that
@@ -119,7 +124,7 @@ impl RepPlan {
 pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     let mut s = Sample::default();
     if set.goleak {
-        p.goleak_start();
+        p.goleak_start(set.goleak_period());
     }
     let (metrics, truth, work, goroutines, heap, leak) = tokio::join!(
         maybe(set.metrics, p.metrics()),
@@ -141,7 +146,8 @@ pub async fn take_sample(p: &Prober, set: &ProbeSet) -> Sample {
     } else {
         None
     };
-    s.goleak = keep("goleak", goleak, &mut missing);
+    s.goleak_asked_s = goleak.as_ref().map(|v| v.asked_s);
+    s.goleak = keep("goleak", goleak.map(|v| v.groups), &mut missing);
     if set.proc {
         s.proc_mem = keep("proc", Some(p.proc_mem()), &mut missing);
     }
