@@ -43,21 +43,27 @@ pub const GOLEAK_TIMEOUT: Duration = Duration::from_secs(15);
 ///
 /// While goleak finds goroutines, each `Find` dumps every goroutine's stack 21 times over
 /// 0.45 s, stopping the world each time; asked back to back (a request whenever none was in
-/// flight, about every 0.5–1 s) that was most of the program's extra work in a leaking
-/// fixture. Measured with `cargo run --release -p leakbench --example goleak_cadence` (one
-/// run, the cadences side by side: `goroutine-abandoned-sender`, 20 s after its onset, 3
-/// repetitions each, 12 fixtures at once on 2 shared cores), medians over repetitions:
+/// flight, about one a second while it finds goroutines), that was most of the program's
+/// extra work in a leaking fixture. Measured with `cargo run --release -p leakbench --example
+/// goleak_cadence -- results/goleak-cadence 3 3,5,10` (one run, every cadence side by side:
+/// `goroutine-abandoned-sender`, 20 s after its onset, 3 repetitions each, 15 fixtures at once
+/// on 2 shared cores, load average 9–11), medians over repetitions from the onset on:
 ///
-/// | goleak | allocation, MB/s | Go CPU, % of a core | goleak alarm after onset |
-/// | --- | --- | --- | --- |
-/// | off | GOLEAK_OFF_ALLOC | GOLEAK_OFF_CPU | – |
-/// | every tick (0 s) | GOLEAK_0_ALLOC | GOLEAK_0_CPU | GOLEAK_0_LAT |
-/// | every 2 s | GOLEAK_2_ALLOC | GOLEAK_2_CPU | GOLEAK_2_LAT |
-/// | every 5 s | GOLEAK_5_ALLOC | GOLEAK_5_CPU | GOLEAK_5_LAT |
+/// | goleak | allocation, MB/s | Go CPU (user + GC), % of a core | requests | first report after onset |
+/// | --- | ---: | ---: | ---: | ---: |
+/// | off | 11.1 | 36.2 | 0 | – |
+/// | every tick (period 0) | 18.7 (+68 %) | 50.2 | 14 | 1.1 s |
+/// | every 3 s | 15.1 (+36 %) | 42.4 | 7 | 1.1 s |
+/// | every 5 s | 13.3 (+20 %) | 40.2 | 3 | 4.7 s |
+/// | every 10 s | 12.2 (+10 %) | 37.3 | 2 | 4.7 s |
 ///
-/// 5 s brings the program's extra work back near goleak off, at the cost of up to 5 s more
-/// latency for the goleak detector: the honest price of polling it, and still a fraction of
-/// the 47 s a scenario runs. Runs recorded before the period existed have 0 (every tick).
+/// (A second run, periods 2 and 5 s: 11.1, 18.1, 15.9 and 13.5 MB/s; first reports 1.0, 1.5
+/// and 5.1 s.) 5 s takes away about 70 % of goleak's extra allocation and CPU in the program;
+/// 10 s would take little more and could push goleak past the 10 s tolerance of a scenario.
+/// The cost is the goleak detector's latency, which grows by up to the period: its alarms come
+/// on its own cadence, and every verdict's request time is in the trace
+/// ([`crate::sample::Sample::goleak_asked_s`]). Runs recorded before the period existed have
+/// 0 (a request whenever none was in flight).
 pub const GOLEAK_PERIOD: Duration = Duration::from_secs(5);
 
 /// Which probes a sampler runs. The default set is what `leakbench run` records.
@@ -90,11 +96,13 @@ impl Default for ProbeSet {
     /// three leaks where each verdict took 0.45–0.8 s, samples came a median 0.500 s apart (at
     /// most 0.557 s) with goleak on, as with it off. Its cost is in the program, and only while
     /// it finds goroutines: each verdict then dumps every stack 21 times over 0.45 s (stopping
-    /// the world each time), and back-to-back verdicts raised the allocation rate of the six
+    /// the world each time). Asked back to back, verdicts raised the allocation rate of the six
     /// fixtures where it found goroutines by 3–9 MB/s (+25–80 %) and their GC rate by 14–78 %
-    /// (2 repetitions each, on against off), which moves the heap detectors' results there.
-    /// Where it finds nothing it is one stack dump per tick. That is goleak's own cost, as a
-    /// GC per sample is the `goroutineleak` profile's, which is on too.
+    /// (2 repetitions each, on against off), which moved the heap detectors' results there; so
+    /// it is asked at most every [`GOLEAK_PERIOD`] (5 s), which cut that extra allocation from
+    /// +68 % to +20 % in a leaking fixture (the table there). Where it finds nothing it is one
+    /// stack dump per request. That is goleak's own cost, as a GC per sample is the
+    /// `goroutineleak` profile's, which is on too.
     fn default() -> Self {
         ProbeSet {
             metrics: true,
@@ -676,7 +684,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let n = requests.load(std::sync::atomic::Ordering::SeqCst);
-        assert!((3..=4).contains(&n), "{n} requests in 1.3 s at a 400 ms period");
+        assert!(
+            (3..=4).contains(&n),
+            "{n} requests in 1.3 s at a 400 ms period"
+        );
         for w in asked.windows(2) {
             assert!(w[1] - w[0] >= 0.4, "asked {:.3} s apart", w[1] - w[0]);
         }
@@ -687,7 +698,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             p.goleak_take().await;
         }
-        assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst) - before, 5);
+        assert_eq!(
+            requests.load(std::sync::atomic::Ordering::SeqCst) - before,
+            5
+        );
     }
 
     #[tokio::test]
