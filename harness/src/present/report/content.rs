@@ -198,6 +198,20 @@ fn environment(d: &mut Doc, v: &RunView) {
         .map(|t| leak(t.meta.goroutineleak))
         .collect();
     kv("goroutineleak profile", distinct(gl.into_iter()));
+    // goleak is polled on its own cadence: its latency includes up to a period of waiting.
+    let goleak: Vec<String> = v
+        .traces
+        .iter()
+        .map(|t| match t.meta.goleak_period_s {
+            Some(p) if p > 0.0 => format!("polled every {} s", tick(p)),
+            Some(_) => "polled whenever no request was in flight".into(),
+            None if t.samples.iter().any(|s| s.goleak.is_some()) => {
+                "polled whenever no request was in flight".into()
+            }
+            None => "not probed".into(),
+        })
+        .collect();
+    kv("goleak", distinct(goleak.iter().map(String::as_str)));
     d.table(&["setting", "value"], &[false, false], rows);
     let bad: Vec<String> = v
         .traces
