@@ -10,6 +10,7 @@ use crate::goker::judge::{Judgement, Verdict};
 use crate::goker::plan::{Mode, ModeSettings, Options};
 use crate::goker::reference::{self, SetDifference};
 use crate::goker::tally::{Row, Scope};
+use crate::present::report::doc::{Block, Doc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -131,9 +132,9 @@ fn secs(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.1} s")).unwrap_or_else(|| "–".into())
 }
 
-/// Escapes a table cell.
+/// A table cell on one line (the table writer escapes `|` itself).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('\n', " ")
 }
 
 fn describe_mode(m: Mode, s: &ModeSettings) -> String {
@@ -149,21 +150,33 @@ fn describe_mode(m: Mode, s: &ModeSettings) -> String {
     }
 }
 
-/// The report (see the module doc).
+/// The report's title, as `goker.md` opens.
+pub const TITLE: &str = "GoKer: Go's own goroutine leak tests";
+
+/// The report (see the module doc): [`blocks`] under [`TITLE`].
 pub fn markdown(r: &Report) -> String {
+    Doc {
+        title: TITLE.into(),
+        root: String::new(),
+        blocks: blocks(r, 1),
+    }
+    .markdown()
+}
+
+/// The report's blocks, its headings at level `top` (1 in `goker.md`; deeper when the report
+/// is a section of another page, as in `run-all`'s report), so one text serves both.
+pub fn blocks(r: &Report, top: u8) -> Vec<Block> {
     let d = r.discovery;
-    let mut o = String::new();
+    let mut o = Doc::default();
     let count = |k: Kind| r.cases.iter().filter(|c| c.kind() == k).count();
     let kernels: Vec<&&Case> = r.cases.iter().filter(|c| c.kernel.is_some()).collect();
     let mut projects: Vec<&str> = kernels.iter().map(|c| c.project.as_str()).collect();
     projects.sort();
     projects.dedup();
-    let _ = writeln!(o, "# GoKer: Go's own goroutine leak tests\n");
-    let _ = writeln!(
-        o,
+    o.p(format!(
         "Cases and expected leaks read at run time from `{}` and `{}` ({}). {} cases run: {} strict \
          (of which {} must report no leak), {} flaky; {} are GoKer kernels (real blocking bugs from \
-         GoBench, {} projects: {}).\n",
+         GoBench, {} projects: {}).",
         d.test_file,
         d.programs,
         d.go_version,
@@ -174,29 +187,32 @@ pub fn markdown(r: &Report) -> String {
         kernels.len(),
         projects.len(),
         projects.join(", ")
-    );
-    for m in &r.options.modes {
-        let _ = writeln!(o, "- {};", describe_mode(*m, &r.options.settings(*m)));
-    }
-    let _ = writeln!(
-        o,
-        "- strict and no-leak cases {} repetitions, flaky ones {}; {} repetitions recorded {}, {} at once.\n",
+    ));
+    let mut settings: Vec<String> = r
+        .options
+        .modes
+        .iter()
+        .map(|m| format!("{};", describe_mode(*m, &r.options.settings(*m))))
+        .collect();
+    settings.push(format!(
+        "strict and no-leak cases {} repetitions, flaky ones {}; {} repetitions recorded {}, {} at once.",
         r.options.strict_reps,
         r.options.flaky_reps,
         r.reps,
-        r.elapsed_s
-            .map_or("(time not recorded)".into(), |s| format!("in {s:.0} s from the wrap to the last repetition")),
+        r.elapsed_s.map_or("(time not recorded)".into(), |s| format!(
+            "in {s:.0} s from the wrap to the last repetition"
+        )),
         r.jobs
-    );
-    let _ = writeln!(
-        o,
+    ));
+    o.list(settings);
+    o.p(
         "A detection is right when a goroutine it blames matches one of the case's expected regexes \
          (over `<function>(<args>) [<wait reason>]`, as Go's test reads its profile; strict or flaky \
          list); an alarm that blames only other goroutines, an alarm before the case started and \
          any alarm on a no-leak case are false alarms. Detectors that watch a count blame no \
          goroutine: their alarms after the start of a leaking case count as hits. **Case recall** \
          counts a case caught if any repetition caught it (as GoBench counts a bug found); \
-         **rep. recall** is over the repetitions of strict cases; **precision** is over all alarms.\n"
+         **rep. recall** is over the repetitions of strict cases; **precision** is over all alarms.",
     );
 
     // Beside the published figures.
@@ -205,13 +221,9 @@ pub fn markdown(r: &Report) -> String {
             .iter()
             .find(|x| x.detector == det && x.mode == mode && &x.scope == scope)
     };
-    let _ = writeln!(o, "## Beside the published figures\n");
-    let _ = writeln!(
-        o,
-        "| detector | published | ours: GoKer kernels caught, test mode | precision | ours: service mode | precision |"
-    );
+    o.h(top, "Beside the published figures");
     let gobench = reference::GOBENCH_GOKER_BLOCKING.len();
-    let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- |");
+    let mut rows = Vec::new();
     for p in reference::PUBLISHED {
         let published = format!(
             "{}: recall {}{} ({})",
@@ -238,126 +250,135 @@ pub fn markdown(r: &Report) -> String {
         };
         let (t, tp) = ours(Mode::Test);
         let (s, sp) = ours(Mode::Service);
-        let _ = writeln!(
-            o,
-            "| {} | {} | {t} | {tp} | {s} | {sp} |",
-            p.detector,
-            cell(&published)
-        );
+        rows.push(vec![p.detector.to_string(), cell(&published), t, tp, s, sp]);
     }
+    o.table(
+        &[
+            "detector",
+            "published",
+            "ours: GoKer kernels caught, test mode",
+            "precision",
+            "ours: service mode",
+            "precision",
+        ],
+        &[],
+        rows,
+    );
     let diff = reference::compare(d);
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
+    o.p(format!(
         "\"Judged\": kernels with at least one repetition where the detector had its data after \
          the case started; \"of GoBench's\": over all {gobench} of GoBench's bugs, those not run or \
-         not judged counted as not found, as GoBench counts.\n"
-    );
-    let _ = writeln!(o, "{}\n", set_difference(&diff));
+         not judged counted as not found, as GoBench counts."
+    ));
+    o.p(set_difference(&diff));
 
     // Every goroutine detector, overall.
-    let _ = writeln!(o, "## Every goroutine detector, all cases\n");
-    let _ = writeln!(
-        o,
-        "| detector | mode | case recall | rep. recall (strict) | precision | hits | false alarms | alarms on no-leak cases | not judged | median latency |"
-    );
-    let _ = writeln!(
-        o,
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-    );
+    o.h(top, "Every goroutine detector, all cases");
+    let mut rows = Vec::new();
     for det in r.detectors {
         for m in &r.options.modes {
             if let Some(x) = get(det, *m, &Scope::All) {
                 let f = &x.figures;
-                let _ = writeln!(
-                    o,
-                    "| {det} | {m} | {}/{} ({}) | {}/{} ({}) | {} | {} | {} | {}/{} | {} | {} |",
-                    f.caught_cases,
-                    f.leaking_cases,
-                    pct(f.case_recall()),
-                    f.strict_hits,
-                    f.strict_reps,
-                    pct(f.rep_recall()),
+                rows.push(vec![
+                    det.clone(),
+                    m.to_string(),
+                    format!(
+                        "{}/{} ({})",
+                        f.caught_cases,
+                        f.leaking_cases,
+                        pct(f.case_recall())
+                    ),
+                    format!(
+                        "{}/{} ({})",
+                        f.strict_hits,
+                        f.strict_reps,
+                        pct(f.rep_recall())
+                    ),
                     pct(f.precision()),
-                    f.hits,
-                    f.false_alarms,
-                    f.no_leak_alarms,
-                    f.no_leak_reps,
-                    f.not_judged,
-                    secs(f.median_latency_s)
-                );
+                    f.hits.to_string(),
+                    f.false_alarms.to_string(),
+                    format!("{}/{}", f.no_leak_alarms, f.no_leak_reps),
+                    f.not_judged.to_string(),
+                    secs(f.median_latency_s),
+                ]);
             }
         }
     }
-    let _ = writeln!(o);
+    o.table(
+        &[
+            "detector",
+            "mode",
+            "case recall",
+            "rep. recall (strict)",
+            "precision",
+            "hits",
+            "false alarms",
+            "alarms on no-leak cases",
+            "not judged",
+            "median latency",
+        ],
+        &[],
+        rows,
+    );
 
     // Per project.
     let mut all_projects: Vec<&str> = r.cases.iter().map(|c| c.project.as_str()).collect();
     all_projects.sort();
     all_projects.dedup();
+    let mut head = vec!["project"];
+    head.extend(r.detectors.iter().map(String::as_str));
     for m in &r.options.modes {
-        let _ = writeln!(
-            o,
-            "## Per project, {m} mode (case recall · precision · median latency)\n"
+        o.h(
+            top,
+            format!("Per project, {m} mode (case recall · precision · median latency)"),
         );
-        let _ = writeln!(o, "| project | {} |", r.detectors.join(" | "));
-        let _ = writeln!(o, "| --- |{}", " --- |".repeat(r.detectors.len()));
-        for p in &all_projects {
-            let cells: Vec<String> = r
-                .detectors
-                .iter()
-                .map(|det| match get(det, *m, &Scope::Project(p.to_string())) {
-                    Some(x) if x.figures.leaking_cases + x.figures.no_leak_reps > 0 => format!(
-                        "{}/{} · {} · {}",
-                        x.figures.caught_cases,
-                        x.figures.leaking_cases,
-                        pct(x.figures.precision()),
-                        secs(x.figures.median_latency_s)
-                    ),
-                    _ => "–".into(),
-                })
-                .collect();
-            let _ = writeln!(o, "| {p} | {} |", cells.join(" | "));
-        }
-        let _ = writeln!(o);
+        let rows = all_projects
+            .iter()
+            .map(|p| {
+                let mut row = vec![p.to_string()];
+                row.extend(r.detectors.iter().map(|det| {
+                    match get(det, *m, &Scope::Project(p.to_string())) {
+                        Some(x) if x.figures.leaking_cases + x.figures.no_leak_reps > 0 => {
+                            format!(
+                                "{}/{} · {} · {}",
+                                x.figures.caught_cases,
+                                x.figures.leaking_cases,
+                                pct(x.figures.precision()),
+                                secs(x.figures.median_latency_s)
+                            )
+                        }
+                        _ => "–".into(),
+                    }
+                }));
+                row
+            })
+            .collect();
+        o.table(&head, &[], rows);
     }
 
     if !r.not_repeatable.is_empty() {
-        let _ = writeln!(o, "## Not run in service mode\n");
-        for (c, why) in r.not_repeatable {
-            let _ = writeln!(o, "- {c}: {why}.");
-        }
-        let _ = writeln!(o);
+        o.h(top, "Not run in service mode");
+        o.list(
+            r.not_repeatable
+                .iter()
+                .map(|(c, why)| format!("{c}: {why}."))
+                .collect(),
+        );
     }
 
     let not_judged = not_judged(r.judgements);
     if !not_judged.is_empty() {
-        let _ = writeln!(
-            o,
-            "## Not judged\n\nRepetitions where a detector never got its data after the case started (the \
-             case kept the program too busy to answer the probe in time), or that left no usable trace:\n"
+        o.h(top, "Not judged");
+        o.p(
+            "Repetitions where a detector never got its data after the case started (the \
+             case kept the program too busy to answer the probe in time), or that left no usable trace:",
         );
-        for line in not_judged {
-            let _ = writeln!(o, "- {line}");
-        }
-        let _ = writeln!(o);
+        o.list(not_judged);
     }
 
     // Per case.
-    let _ = writeln!(
-        o,
-        "## Per case\n\nEach cell: hits / repetitions judged, test mode (T) and service mode (S); ✗N marks N false alarms.\n"
-    );
-    let _ = writeln!(
-        o,
-        "| case | project | kind | expected leaks | {} |",
-        r.detectors.join(" | ")
-    );
-    let _ = writeln!(
-        o,
-        "| --- | --- | --- | --- |{}",
-        " --- |".repeat(r.detectors.len())
-    );
+    o.h(top, "Per case");
+    o.p("Each cell: hits / repetitions judged, test mode (T) and service mode (S); ✗N marks N false alarms.");
     let mut by_cell: BTreeMap<(&str, &str, Mode), Vec<&Judgement>> = BTreeMap::new();
     for j in r.judgements {
         by_cell
@@ -365,6 +386,7 @@ pub fn markdown(r: &Report) -> String {
             .or_default()
             .push(j);
     }
+    let mut rows = Vec::new();
     for c in r.cases {
         let leaks: Vec<String> = c
             .expected
@@ -372,58 +394,55 @@ pub fn markdown(r: &Report) -> String {
             .map(|x| format!("`{x}`"))
             .chain(c.flaky_leaks.iter().map(|x| format!("`{x}` (flaky)")))
             .collect();
-        let cells: Vec<String> = r
-            .detectors
-            .iter()
-            .map(|det| {
-                let parts: Vec<String> = r
-                    .options
-                    .modes
-                    .iter()
-                    .filter_map(|m| {
-                        let js = by_cell.get(&(c.name.as_str(), det.as_str(), *m))?;
-                        let judged = js
-                            .iter()
-                            .filter(|j| j.verdict != Verdict::NotJudged)
-                            .count();
-                        let hits = js.iter().filter(|j| j.verdict == Verdict::Hit).count();
-                        let fa = js
-                            .iter()
-                            .filter(|j| j.verdict == Verdict::FalseAlarm)
-                            .count();
-                        let tag = if *m == Mode::Test { "T" } else { "S" };
-                        Some(format!(
-                            "{tag} {hits}/{judged}{}",
-                            if fa > 0 {
-                                format!(" ✗{fa}")
-                            } else {
-                                String::new()
-                            }
-                        ))
-                    })
-                    .collect();
-                if parts.is_empty() {
-                    "–".into()
-                } else {
-                    parts.join(" · ")
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            c.name,
-            c.kernel.as_deref().unwrap_or(&c.project),
-            c.kind(),
-            cell(&if leaks.is_empty() {
+        let mut row = vec![
+            c.name.clone(),
+            c.kernel.clone().unwrap_or_else(|| c.project.clone()),
+            c.kind().to_string(),
+            if leaks.is_empty() {
                 "none".to_string()
             } else {
-                leaks.join("<br>")
-            }),
-            cells.join(" | ")
-        );
+                cell(&leaks.join("; "))
+            },
+        ];
+        row.extend(r.detectors.iter().map(|det| {
+            let parts: Vec<String> = r
+                .options
+                .modes
+                .iter()
+                .filter_map(|m| {
+                    let js = by_cell.get(&(c.name.as_str(), det.as_str(), *m))?;
+                    let judged = js
+                        .iter()
+                        .filter(|j| j.verdict != Verdict::NotJudged)
+                        .count();
+                    let hits = js.iter().filter(|j| j.verdict == Verdict::Hit).count();
+                    let fa = js
+                        .iter()
+                        .filter(|j| j.verdict == Verdict::FalseAlarm)
+                        .count();
+                    let tag = if *m == Mode::Test { "T" } else { "S" };
+                    Some(format!(
+                        "{tag} {hits}/{judged}{}",
+                        if fa > 0 {
+                            format!(" ✗{fa}")
+                        } else {
+                            String::new()
+                        }
+                    ))
+                })
+                .collect();
+            if parts.is_empty() {
+                "–".into()
+            } else {
+                parts.join(" · ")
+            }
+        }));
+        rows.push(row);
     }
-    o
+    let mut head = vec!["case", "project", "kind", "expected leaks"];
+    head.extend(r.detectors.iter().map(String::as_str));
+    o.table(&head, &[], rows);
+    o.blocks
 }
 
 /// One line per case × mode with repetitions not judged: how many, by which detectors.
