@@ -85,7 +85,8 @@ enum Cmd {
     /// The whole matrix in one command: build, record, score, chart, report.
     ///
     /// Builds the fixtures, runs every scenario (leaks, twins, hard negatives) for --reps
-    /// repetitions, --jobs at a time, scores the traces with every detector, and writes
+    /// repetitions, --jobs at a time, scores the traces with every detector, runs a small
+    /// subset of `leakbench goker` into goker/ (about 30 s; --no-goker skips it), and writes
     /// scores.csv, summary.json, plots/ and report.md / report.html into a new run directory
     /// under results/; prints a results table, and the run directory's path last. Takes the
     /// same flags as `run`. Ctrl-C keeps what finished; `leakbench run-all --resume DIR`
@@ -311,6 +312,9 @@ use leakbench::app::record::{RUN_JOBS, RUN_REPS};
 struct RunAllArgs {
     #[command(flatten)]
     matrix: MatrixArgs,
+    /// Skip the GoKer section (a subset of `leakbench goker`, about 30 s after the matrix).
+    #[arg(long)]
+    no_goker: bool,
 }
 
 #[derive(Args, Debug)]
@@ -489,6 +493,7 @@ impl MatrixArgs {
             no_goroutineleak: self.no_goroutineleak,
             no_score,
             detectors_file: self.external.detectors_file,
+            goker: None,
         }
     }
 }
@@ -524,7 +529,10 @@ fn cmd_run(g: &Global, a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     let ws = g.workspace()?;
-    let req = a.matrix.request(false);
+    let req = rec::RunRequest {
+        goker: (!a.no_goker).then(Default::default),
+        ..a.matrix.request(false)
+    };
     let out = app::fixture_runtime()?.block_on(rec::run_all(&ws, req, &progress()))?;
     if let Some(code) = report_recorded(&out.recorded, "run-all") {
         return Ok(code);
@@ -532,6 +540,18 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
     let dir = &out.recorded.dir;
     if let (Some(scored), Some(report)) = (&out.scored, &out.report) {
         print_scored(dir, scored);
+        use leakbench::goker::section::Outcome;
+        match &out.goker {
+            Some(Outcome::Recorded {
+                reps, elapsed_s, ..
+            }) => eprintln!("GoKer section: {reps} repetitions in {elapsed_s:.0} s"),
+            Some(Outcome::NotRun(why)) => eprintln!("{why}"),
+            Some(Outcome::Interrupted { dir }) => eprintln!(
+                "GoKer section interrupted: `leakbench run-all --resume` runs it again ({})",
+                dir.display()
+            ),
+            Some(Outcome::Kept { .. }) | None => {}
+        }
         eprintln!(
             "{} repetitions recorded, scored and reported in {:.0} s",
             out.recorded.ends.len(),

@@ -18,6 +18,8 @@
 //!   report.md       the report, charts as PNG images (report)
 //!   report.html     the report, charts inline as SVG (report)
 //!   overhead.csv    optional: the overhead study's rows, when it was pointed here
+//!   goker/          run-all's GoKer section: a GoKer output directory (`leakbench goker`'s
+//!                   layout, [`crate::goker::command`]), or `not-run.txt`, one line saying why
 //! ```
 //! A repetition is finished when `end.json` exists; a crash leaves a trace without it, which
 //! `run --resume` redoes (as it redoes one the harness cut short). Every `meta.json` names its
@@ -78,6 +80,10 @@ pub const REPORT_MD: &str = "report.md";
 pub const REPORT_HTML: &str = "report.html";
 /// The overhead study's throughput rows, if it was pointed at the run directory.
 pub const OVERHEAD_CSV: &str = "overhead.csv";
+/// `run-all`'s GoKer section ([`crate::goker::section`]).
+pub const GOKER_DIR: &str = "goker";
+/// In [`GOKER_DIR`], when the section was not run: why, in one line.
+pub const GOKER_NOT_RUN: &str = "not-run.txt";
 
 /// A repetition's directory is `rep-<k>` below its scenario's.
 const REP_PREFIX: &str = "rep-";
@@ -184,6 +190,11 @@ impl RunDir {
 
     pub fn fidelity_csv(&self) -> PathBuf {
         self.root.join(FIDELITY_CSV)
+    }
+
+    /// `run-all`'s GoKer section.
+    pub fn goker_dir(&self) -> PathBuf {
+        self.root.join(GOKER_DIR)
     }
 
     pub fn plots_dir(&self) -> PathBuf {

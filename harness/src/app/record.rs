@@ -1,14 +1,16 @@
-//! The commands that record: `run` (with `--resume`), `run-all` (record, score, report),
-//! and the scoring and reporting steps they end with (`replay`, `plot`).
+//! The commands that record: `run` (with `--resume`), `run-all` (record, score, the GoKer
+//! section, report), and the scoring and reporting steps they end with (`replay`, `plot`).
 //!
-//! Owns the order of record → score → report and the checks on their command-line values.
-//! Must not record, score or draw itself (it calls [`crate::record::run`],
-//! [`crate::evaluate::replay`] and [`crate::present::report`]).
+//! Owns the order of record → score → GoKer section → report and the checks on their
+//! command-line values. Must not record, score or draw itself (it calls
+//! [`crate::record::run`], [`crate::evaluate::replay`], [`crate::goker::section`] and
+//! [`crate::present::report`]).
 
 use super::Workspace;
 use crate::bad_input::BadInput;
 use crate::evaluate::detect::DetectorSet;
 use crate::evaluate::replay::{self, ReplaySummary};
+use crate::goker::section::{self, SectionOptions};
 use crate::present::report;
 use crate::record::run::{self, RunOptions, RunReport, Shard};
 use crate::run_dir::{RunDir, RUN_JSON};
@@ -82,6 +84,8 @@ pub struct RunRequest {
     pub exports: Exports,
     /// Also score with the external detectors declared in this file.
     pub detectors_file: Option<PathBuf>,
+    /// `run-all` only: the GoKer section recorded after the matrix (`None`: `--no-goker`).
+    pub goker: Option<SectionOptions>,
 }
 
 impl Default for RunRequest {
@@ -97,6 +101,7 @@ impl Default for RunRequest {
             no_score: false,
             exports: Exports::default(),
             detectors_file: None,
+            goker: Some(SectionOptions::default()),
         }
     }
 }
@@ -228,18 +233,22 @@ pub struct RunAllOutcome {
     /// `None` when interrupted: nothing was scored or reported.
     pub scored: Option<ReplaySummary>,
     pub report: Option<report::Generated>,
+    /// The GoKer section, unless `--no-goker` (or interrupted before it).
+    pub goker: Option<section::Outcome>,
     /// From the first build to the written report.
     pub elapsed: Duration,
 }
 
-/// `run`, then the charts and the report: the whole matrix in one call. The request's
-/// `no_score` is ignored (a report needs scores).
+/// `run`, then the GoKer section (unless `req.goker` is `None`; after the matrix, so it
+/// cannot disturb the matrix's sampling), then the charts and the report: the whole matrix in
+/// one call. The request's `no_score` is ignored (a report needs scores).
 pub async fn run_all(
     ws: &Workspace,
     req: RunRequest,
     mp: &MultiProgress,
 ) -> anyhow::Result<RunAllOutcome> {
     let started = Instant::now();
+    let goker = req.goker.clone();
     let req = RunRequest {
         no_score: false,
         ..req
@@ -250,14 +259,20 @@ pub async fn run_all(
             recorded,
             scored: None,
             report: None,
+            goker: None,
             elapsed: started.elapsed(),
         });
+    };
+    let goker = match goker {
+        Some(o) => Some(section::record(&ws.root, &ws.go, &recorded.dir, &o, mp).await?),
+        None => None,
     };
     let generated = report::generate(&recorded.dir, mp)?;
     Ok(RunAllOutcome {
         recorded,
         scored: Some(scored),
         report: Some(generated),
+        goker,
         elapsed: started.elapsed(),
     })
 }

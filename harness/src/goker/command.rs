@@ -187,62 +187,22 @@ pub fn run(a: Args, root: &Path, go: &Path) -> anyhow::Result<ExitCode> {
     );
     let rt = crate::app::fixture_runtime()?;
     let mp = indicatif::MultiProgress::new();
-    let mut recorded = 0;
-    for g in &p.groups {
-        run::log(
-            &mp,
-            &format!(
-                "GoKer {}: {} cases × {} repetitions",
-                g.name(),
-                g.scenarios.len(),
-                g.reps
-            ),
+    let rec_opts = Recording {
+        out: out.clone(),
+        jobs: a.jobs,
+        go: tc.go.clone(),
+        module: module.clone(),
+        cache_dir: root.join(".cache").join("fixtures"),
+        at_once: false,
+    };
+    let (recorded, interrupted) = rt.block_on(record_groups(&p.groups, &rec_opts, &mp))?;
+    if interrupted {
+        eprintln!(
+            "interrupted: the repetitions recorded so far are in {} (judge them with `leakbench goker --judge {}`)",
+            out.display(),
+            out.display()
         );
-        let opts = RunOptions {
-            scenarios: g.scenarios.clone(),
-            reps: g.reps,
-            out: g.dir(&out),
-            jobs: a.jobs,
-            shard: None,
-            resume: false,
-            // No heap profile: GoKer cases leak goroutines, and every profile a tick takes
-            // is work for dozens of programs sharing the cores.
-            probes: ProbeSet {
-                heap: false,
-                // goleak asked whenever no request is in flight, not every GOLEAK_PERIOD:
-                // here it is judged as a snapshot detector on runs of 8 s, where a 5 s
-                // cadence would leave it one look after the case starts.
-                goleak_period_ms: 0,
-                ..ProbeSet::default()
-            },
-            go: tc.go.clone(),
-            fixtures_dir: module.clone(),
-            cache_dir: root.join(".cache").join("fixtures"),
-        };
-        let r = rt.block_on(run::run(opts, &mp))?;
-        recorded += r.ends.len();
-        let bad: Vec<String> = r
-            .ends
-            .iter()
-            .filter(|(_, e)| e.status != EndStatus::Completed)
-            .map(|(c, e)| {
-                format!(
-                    "  {} rep {}: {:?}: {}",
-                    c.scenario, c.rep, e.status, e.reason
-                )
-            })
-            .collect();
-        if !bad.is_empty() {
-            run::log(&mp, &format!("not completed:\n{}", bad.join("\n")));
-        }
-        if r.interrupted {
-            eprintln!(
-                "interrupted: the repetitions recorded so far are in {} (judge them with `leakbench goker --judge {}`)",
-                out.display(),
-                out.display()
-            );
-            return Ok(ExitCode::from(130));
-        }
+        return Ok(ExitCode::from(130));
     }
     rec.elapsed_s = Some(started.elapsed().as_secs_f64());
     save_record(&out, &rec)?;
@@ -256,7 +216,117 @@ pub fn run(a: Args, root: &Path, go: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn save_record(out: &Path, rec: &RunRecord) -> anyhow::Result<()> {
+/// Where and how [`record_groups`] records.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// The GoKer output directory: each group's run directory goes under it.
+    pub out: PathBuf,
+    /// Fixtures recorded at once, per group.
+    pub jobs: usize,
+    pub go: PathBuf,
+    /// The wrapped module ([`cases::wrapped_module`]).
+    pub module: PathBuf,
+    /// Where built fixtures are cached.
+    pub cache_dir: PathBuf,
+    /// Record the groups at the same time (each with `jobs`) rather than one after another.
+    pub at_once: bool,
+}
+
+/// Records every group of a plan through the ordinary recording stage, one run directory
+/// each; returns the repetitions recorded and whether Ctrl-C stopped it.
+pub async fn record_groups(
+    groups: &[plan::Group],
+    r: &Recording,
+    mp: &indicatif::MultiProgress,
+) -> anyhow::Result<(usize, bool)> {
+    let options = |g: &plan::Group| {
+        run::log(
+            mp,
+            &format!(
+                "GoKer {}: {} cases × {} repetitions",
+                g.name(),
+                g.scenarios.len(),
+                g.reps
+            ),
+        );
+        RunOptions {
+            scenarios: g.scenarios.clone(),
+            reps: g.reps,
+            out: g.dir(&r.out),
+            jobs: r.jobs,
+            shard: None,
+            resume: false,
+            // No heap profile: GoKer cases leak goroutines, and every profile a tick takes
+            // is work for dozens of programs sharing the cores.
+            probes: ProbeSet {
+                heap: false,
+                // goleak asked whenever no request is in flight, not every GOLEAK_PERIOD:
+                // here it is judged as a snapshot detector on runs of 8 s, where a 5 s
+                // cadence would leave it one look after the case starts.
+                goleak_period_ms: 0,
+                ..ProbeSet::default()
+            },
+            go: r.go.clone(),
+            fixtures_dir: r.module.clone(),
+            cache_dir: r.cache_dir.clone(),
+        }
+    };
+    let mut reports = Vec::new();
+    if r.at_once {
+        // Built once before the groups start: groups starting together would each build
+        // the same wrapped program.
+        let tc = crate::record::fixture_build::GoToolchain::detect(&r.go)?;
+        let fixtures: BTreeSet<&str> = groups
+            .iter()
+            .flat_map(|g| g.scenarios.iter().map(|s| s.fixture.as_str()))
+            .collect();
+        for f in fixtures {
+            crate::record::fixture_build::build(&r.module, f, &tc, &r.cache_dir)?;
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (i, g) in groups.iter().enumerate() {
+            let (opts, mp) = (options(g), mp.clone());
+            set.spawn(async move { (i, run::run(opts, &mp).await) });
+        }
+        while let Some(done) = set.join_next().await {
+            let (i, rep) = done.context("a GoKer group's recording panicked")?;
+            reports.push((i, rep?));
+        }
+        reports.sort_by_key(|(i, _)| *i);
+    } else {
+        for (i, g) in groups.iter().enumerate() {
+            let rep = run::run(options(g), mp).await?;
+            let stop = rep.interrupted;
+            reports.push((i, rep));
+            if stop {
+                break;
+            }
+        }
+    }
+    let mut recorded = 0;
+    let mut interrupted = false;
+    for (_, rep) in &reports {
+        recorded += rep.ends.len();
+        interrupted |= rep.interrupted;
+        let bad: Vec<String> = rep
+            .ends
+            .iter()
+            .filter(|(_, e)| e.status != EndStatus::Completed)
+            .map(|(c, e)| {
+                format!(
+                    "  {} rep {}: {:?}: {}",
+                    c.scenario, c.rep, e.status, e.reason
+                )
+            })
+            .collect();
+        if !bad.is_empty() {
+            run::log(mp, &format!("not completed:\n{}", bad.join("\n")));
+        }
+    }
+    Ok((recorded, interrupted))
+}
+
+pub fn save_record(out: &Path, rec: &RunRecord) -> anyhow::Result<()> {
     crate::fsio::write_atomic(&out.join(RUN_RECORD), &serde_json::to_vec_pretty(rec)?)?;
     Ok(())
 }
@@ -274,9 +344,82 @@ fn load_record(dir: &Path) -> anyhow::Result<RunRecord> {
         .map_err(|e| BadInput(format!("{}: not a GoKer run record: {e}", p.display())))?)
 }
 
+/// A judged GoKer directory, read back from its files (`goker-run.json`, `goker-scores.csv`,
+/// `goker-summary.json`) without judging anything again: what another report (`run-all`'s)
+/// needs to show it.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub record: RunRecord,
+    pub judgements: Vec<Judgement>,
+    pub rows: Vec<tally::Row>,
+    pub detectors: Vec<String>,
+    /// Repetitions recorded, as the summary states it.
+    pub reps: usize,
+}
+
+impl Judged {
+    /// Reads the judged GoKer directory `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Judged> {
+        let record = load_record(dir)?;
+        let csv_path = dir.join(report::SCORES_CSV);
+        let judgements = report::parse_csv(&crate::fsio::read_to_string(&csv_path)?)
+            .with_context(|| format!("'{}' is not a GoKer score table", csv_path.display()))?;
+        let summary_path = dir.join(report::SUMMARY_JSON);
+        let summary: serde_json::Value =
+            serde_json::from_str(&crate::fsio::read_to_string(&summary_path)?)
+                .with_context(|| format!("'{}' is not JSON", summary_path.display()))?;
+        let reps = summary["repetitions"].as_u64().unwrap_or(0) as usize;
+        let kernels = kernel_names(&record.discovery);
+        // Adding up is the tally's, from the judgements as written: the same figures the
+        // summary holds.
+        let rows = tally::summarize(&judgements, &kernels);
+        let detectors = judge::goroutine_detectors()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        Ok(Judged {
+            record,
+            judgements,
+            rows,
+            detectors,
+            reps,
+        })
+    }
+
+    /// Calls `f` with the report of this directory.
+    pub fn with_report<T>(&self, f: impl FnOnce(&Report) -> T) -> T {
+        let rec = &self.record;
+        let selected: Vec<&Case> = rec
+            .selected
+            .iter()
+            .filter_map(|n| rec.discovery.case(n))
+            .collect();
+        f(&Report {
+            discovery: &rec.discovery,
+            cases: &selected,
+            options: &rec.options,
+            judgements: &self.judgements,
+            rows: &self.rows,
+            not_repeatable: &rec.not_repeatable,
+            detectors: &self.detectors,
+            reps: self.reps,
+            elapsed_s: rec.elapsed_s,
+            jobs: rec.jobs,
+        })
+    }
+}
+
+fn kernel_names(d: &Discovery) -> BTreeSet<String> {
+    d.cases
+        .iter()
+        .filter(|c| c.kernel.is_some())
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// Judges every trace under `out` and writes the report. `recorded` is the number of
 /// repetitions this invocation recorded (0 when re-judging: the traces are counted).
-fn judge_and_report(out: &Path, rec: &RunRecord, recorded: usize) -> anyhow::Result<()> {
+pub fn judge_and_report(out: &Path, rec: &RunRecord, recorded: usize) -> anyhow::Result<()> {
     let specs = judge::goroutine_detectors();
     let mut judgements: Vec<Judgement> = Vec::new();
     let mut reps = 0;
@@ -297,14 +440,7 @@ fn judge_and_report(out: &Path, rec: &RunRecord, recorded: usize) -> anyhow::Res
             }
         }
     }
-    let kernels: BTreeSet<String> = rec
-        .discovery
-        .cases
-        .iter()
-        .filter(|c| c.kernel.is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    let rows = tally::summarize(&judgements, &kernels);
+    let rows = tally::summarize(&judgements, &kernel_names(&rec.discovery));
     let selected: Vec<&Case> = rec
         .selected
         .iter()

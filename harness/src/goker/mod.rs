@@ -23,6 +23,7 @@ pub mod judge;
 pub mod plan;
 pub mod reference;
 pub mod report;
+pub mod section;
 pub mod tally;
 
 pub use command::{run, Args};

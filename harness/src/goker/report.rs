@@ -1,6 +1,7 @@
-//! The GoKer section: a Markdown report of the judgements and figures ([`markdown`]), the
-//! judgements as CSV ([`csv`]) and the figures as JSON, written into the GoKer output directory
-//! by [`write`].
+//! The GoKer section: a Markdown report of the judgements and figures ([`markdown`], from the
+//! same [`blocks`] that `run-all`'s report carries as its GoKer section), the judgements as CSV
+//! ([`csv`], read back by [`parse_csv`]) and the figures as JSON, written into the GoKer output
+//! directory by [`write`].
 //!
 //! Owns these formats. Must not judge or add up (it takes [`Judgement`]s and [`Row`]s).
 
@@ -94,6 +95,86 @@ pub fn csv(js: &[Judgement]) -> anyhow::Result<Vec<u8>> {
         ])?;
     }
     Ok(w.into_inner()?)
+}
+
+/// The judgements of a `goker-scores.csv` written by [`csv`] (the goroutines blamed come back
+/// as they were joined, one string, since the report counts verdicts only).
+pub fn parse_csv(text: &str) -> anyhow::Result<Vec<Judgement>> {
+    let mut r = ::csv::Reader::from_reader(text.as_bytes());
+    let head = r.headers()?.clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .ok_or_else(|| anyhow::anyhow!("no `{name}` column"))
+    };
+    let (case, project, kind, mode, rep) = (
+        col("case")?,
+        col("project")?,
+        col("kind")?,
+        col("mode")?,
+        col("rep")?,
+    );
+    let (detector, verdict, onset, alarm, latency) = (
+        col("detector")?,
+        col("verdict")?,
+        col("onset_s")?,
+        col("alarm_s")?,
+        col("latency_s")?,
+    );
+    let (localized, matched, blamed, note) = (
+        col("localized")?,
+        col("matched")?,
+        col("blamed")?,
+        col("note")?,
+    );
+    let num = |s: &str| -> anyhow::Result<Option<f64>> {
+        Ok(if s.is_empty() { None } else { Some(s.parse()?) })
+    };
+    let mut out = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec?;
+        let line = || format!("row {}", i + 2);
+        let kind_s = &rec[kind];
+        let verdict_s = &rec[verdict];
+        out.push(Judgement {
+            case: rec[case].to_string(),
+            project: rec[project].to_string(),
+            kind: [Kind::Strict, Kind::Flaky, Kind::NoLeak]
+                .into_iter()
+                .find(|k| k.as_str() == kind_s)
+                .ok_or_else(|| anyhow::anyhow!("{}: kind `{kind_s}`", line()))?,
+            mode: rec[mode]
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("{}: {e}", line()))?,
+            rep: rec[rep].parse()?,
+            detector: rec[detector].to_string(),
+            verdict: [
+                Verdict::Hit,
+                Verdict::FalseAlarm,
+                Verdict::Miss,
+                Verdict::Silent,
+                Verdict::NotJudged,
+            ]
+            .into_iter()
+            .find(|v| v.as_str() == verdict_s)
+            .ok_or_else(|| anyhow::anyhow!("{}: verdict `{verdict_s}`", line()))?,
+            onset_s: num(&rec[onset])?,
+            alarm_s: num(&rec[alarm])?,
+            latency_s: num(&rec[latency])?,
+            blamed: if rec[blamed].is_empty() {
+                vec![]
+            } else {
+                vec![rec[blamed].to_string()]
+            },
+            matched: Some(rec[matched].to_string()).filter(|m| !m.is_empty()),
+            localized: match &rec[localized] {
+                "" => None,
+                b => Some(b == "true"),
+            },
+            note: rec[note].to_string(),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -551,6 +632,31 @@ mod tests {
         );
         assert!(md.contains("- NoLeakGlobal: reads ch."), "{md}");
         let csv = String::from_utf8(csv(&js).unwrap()).unwrap();
+        // Read back, the judgements count as they did.
+        let back = parse_csv(&csv).unwrap();
+        assert_eq!(back.len(), js.len());
+        for (a, b) in back.iter().zip(&js) {
+            assert_eq!(
+                (
+                    &a.case,
+                    a.kind,
+                    a.mode,
+                    a.rep,
+                    &a.detector,
+                    a.verdict,
+                    a.latency_s
+                ),
+                (
+                    &b.case,
+                    b.kind,
+                    b.mode,
+                    b.rep,
+                    &b.detector,
+                    b.verdict,
+                    b.latency_s
+                )
+            );
+        }
         assert_eq!(csv.lines().count(), 3);
         assert!(csv
             .lines()

@@ -4,7 +4,8 @@
 //! table and the timeline of every repetition), linked both ways, criterion.rs-style. The
 //! Markdown and HTML pages say the same; the HTML inlines the SVGs (its heatmap's row names
 //! link to the scenario pages). Everything comes from the files a scored run holds
-//! (`run.json`, `scores.csv`, `sweep.csv`, the traces, `overhead.csv` if any). Re-running
+//! (`run.json`, `scores.csv`, `sweep.csv`, the traces, `overhead.csv` if any, `goker/` if
+//! `run-all` ran its GoKer section: [`goker_section`]). Re-running
 //! [`generate`] on the same directory gives the same bytes: nothing is measured again.
 //!
 //! Owns what the report says ([`content`], [`findings`], [`scenario_page`]), which data each
@@ -17,6 +18,7 @@ pub mod charts;
 pub mod content;
 pub mod doc;
 pub mod findings;
+pub mod goker_section;
 pub mod load;
 pub mod names;
 pub mod panels;
@@ -147,6 +149,10 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
             svgs.insert(stem, svg);
             files.extend(paths);
         }
+        doc.blocks.extend(section.blocks);
+    }
+    // GoKer: only a run-all with its section has one (a line when it could not run).
+    if let Some(section) = goker_section::section(&v.dir)? {
         doc.blocks.extend(section.blocks);
     }
     let inline = |stem: &str| svgs.get(stem).cloned();
