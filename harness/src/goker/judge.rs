@@ -26,7 +26,6 @@
 //! Must not run processes or write files: traces in, [`Judgement`]s out.
 
 use crate::evaluate::detect::{self, DetectorSpec, Params, Watched};
-use crate::evaluate::score;
 use crate::goker::cases::{Case, Kind};
 use crate::goker::plan::Mode;
 use crate::record::pprof;
@@ -86,6 +85,25 @@ pub struct Judgement {
     /// Whether the alarm named goroutines that matched; `None` when it named none.
     pub localized: Option<bool>,
     pub note: String,
+}
+
+/// Why a repetition left no trace to judge, if it did not: unfinished, or ended otherwise than
+/// usably. Unlike the main matrix's scoring ([`crate::evaluate::score::unscorable`]), late samples alone do not
+/// refuse a repetition: GoKer cases run as Go's test runs them, strict ones with
+/// `GOMAXPROCS=1` and all without asynchronous preemption, so a case that computes for a while
+/// holds the program's only P and the probe at its start answers up to a second late, in
+/// nearly every repetition (measured: run-all's subset, 30 test-mode repetitions, every one had
+/// one gap of 0.8–1.5 s at the case's start, a p99 gap past 2 intervals in 29). That lateness
+/// is the program's, not the machine's; a detector that got no data at all after the case
+/// started is not judged by [`judge_trace`]'s own rule.
+fn unusable(t: &Trace) -> Option<String> {
+    match &t.end {
+        None => Some("repetition unfinished (no end.json)".to_string()),
+        Some(e) if !e.status.scorable() => {
+            Some(format!("repetition ended {}: {}", e.status, e.reason))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The detectors that judge goroutines: those watching the goroutine count or a goroutine
@@ -231,7 +249,7 @@ pub fn judge_trace(t: &Trace, case: &Case, mode: Mode, specs: &[DetectorSpec]) -
                 localized: None,
                 note: String::new(),
             };
-            if let Some(why) = score::unscorable(t) {
+            if let Some(why) = unusable(t) {
                 j.note = why;
                 return j;
             }
@@ -499,6 +517,15 @@ mod tests {
         );
         let quiet = judge(&trace(&mutex_group(), 99.0, 9.0), &c);
         assert_eq!(quiet.verdict, Verdict::Miss);
+        // One probe a second late at the case's start (the case held the program's only P):
+        // a p99 gap past the main matrix's limit, still judged here.
+        let mut late = trace(&mutex_group(), 1.5, 9.0);
+        late.samples.remove(2);
+        assert!(crate::fidelity::of_trace(&late).too_late().is_some());
+        assert_eq!(judge(&late, &c).verdict, Verdict::Hit);
+        let mut crashed = trace(&mutex_group(), 1.5, 9.0);
+        crashed.end.as_mut().unwrap().status = crate::trace::EndStatus::NotReady;
+        assert_eq!(judge(&crashed, &c).verdict, Verdict::NotJudged);
         let blind = judge(&trace(&mutex_group(), 1.5, 0.9), &c);
         assert_eq!(
             blind.verdict,
