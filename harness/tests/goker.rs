@@ -168,3 +168,141 @@ fn go_matrix_goker_discovers_and_catches_a_kernel_on_another_go() {
     cases_and_expected_leaks_are_discovered_from_the_installed_goroot();
     a_strict_kernel_is_caught_at_its_site_and_a_no_leak_case_is_silent();
 }
+
+/// A scratch copy of the committed scored run (`harness/testdata/plot-run`), as run-all leaves
+/// a run before its report, and a progress display that draws nothing.
+fn scored_run() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    indicatif::MultiProgress,
+) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    copy(&root().join("harness/testdata/plot-run"), &dir);
+    let mp = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+    (tmp, dir, mp)
+}
+
+/// The report's GoKer section: from its heading to the next heading of its level.
+fn goker_section(md: &str) -> String {
+    let at = md
+        .find("\n## GoKer")
+        .unwrap_or_else(|| panic!("no GoKer section in: {md}"));
+    let rest = &md[at + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    rest[..end].to_string()
+}
+
+#[test]
+fn run_alls_goker_section_is_in_the_report_with_the_cases_and_the_published_figures() {
+    use leakbench::goker::plan;
+    use leakbench::goker::section::{self, Outcome, SectionOptions};
+    let (_tmp, dir, mp) = scored_run();
+    let opts = SectionOptions {
+        cases: vec![KERNEL.into(), NO_LEAK.into()],
+        service_cases: 1,
+        reps: 1,
+        test: plan::ModeSettings {
+            duration_s: 5.0,
+            ..plan::TEST
+        },
+        service: plan::ModeSettings {
+            onset_s: 2.0,
+            duration_s: 8.0,
+            runs: 4,
+            ..section::SERVICE
+        },
+        jobs: 4,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = rt
+        .block_on(section::record(&root(), Path::new(&go()), &dir, &opts, &mp))
+        .unwrap();
+    let Outcome::Recorded { reps, .. } = out else {
+        panic!("not recorded: {out:?}");
+    };
+    // Two cases in test mode, the kernel also in service mode (NoLeakGlobal cannot repeat).
+    assert_eq!(reps, 3);
+    let g = leakbench::present::report::generate(&dir, &mp).unwrap();
+    let md = std::fs::read_to_string(&g.report_md).unwrap();
+    let s = goker_section(&md);
+    for want in [
+        "2 of Go's",
+        "1 of them also in service mode (Cockroach13197)",
+        "The full set (every case, both modes, default repetitions) is `just goker`; it took 504 s",
+        "### Beside the published figures",
+        "| goleak | found 43 of GoBench's 68 GoKer blocking bugs",
+        "### Per case",
+        "| Cockroach13197 | cockroach_13197 | strict |",
+        "| NoLeakGlobal | micro | no-leak | none |",
+        "(./goker/goker.md)",
+    ] {
+        assert!(s.contains(want), "`{want}` missing from:\n{s}");
+    }
+    // The kernel is caught in both modes (by the goroutineleak profile and goleak at least).
+    let row = s
+        .lines()
+        .find(|l| l.starts_with("| Cockroach13197 |"))
+        .unwrap();
+    assert!(row.contains("| T 1/1 · S 1/1 |"), "{row}");
+    assert!(md.contains("- [GoKer: Go's own goroutine leak tests (a subset)](#"));
+    let html = std::fs::read_to_string(&g.report_html).unwrap();
+    assert!(html.contains("(a subset)") && html.contains("Beside the published figures"));
+    // `plot` draws the same report again from the files: nothing is judged twice.
+    leakbench::present::report::generate(&dir, &mp).unwrap();
+    assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
+}
+
+#[test]
+fn run_alls_goker_section_on_a_go_without_the_cases_is_one_line() {
+    use leakbench::goker::section::{self, Outcome, SectionOptions};
+    let (tmp, dir, mp) = scored_run();
+    // A `go` that is the real one except for its GOROOT, which has no leak tests.
+    let goroot = tmp.path().join("goroot");
+    std::fs::create_dir_all(goroot.join("src/runtime")).unwrap();
+    let fake = tmp.path().join("go");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = env ] && [ \"$2\" = GOROOT ]; then echo {}; exit 0; fi\nexec {} \"$@\"\n",
+            goroot.display(),
+            go()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = rt
+        .block_on(section::record(
+            &root(),
+            &fake,
+            &dir,
+            &SectionOptions::default(),
+            &mp,
+        ))
+        .unwrap();
+    let Outcome::NotRun(why) = out else {
+        panic!("ran: {out:?}");
+    };
+    assert!(
+        why.contains("Go >= 1.26") && why.contains("goroutineleakprofile_test.go"),
+        "{why}"
+    );
+    let g = leakbench::present::report::generate(&dir, &mp).unwrap();
+    let md = std::fs::read_to_string(&g.report_md).unwrap();
+    let s = goker_section(&md);
+    let body: Vec<&str> = s.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(body, [why.as_str()], "{s}");
+}
