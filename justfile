@@ -4,7 +4,8 @@
 default:
     @just --list
 
-# Run the whole matrix (every scenario, 3 repetitions), score it, chart it, report it.
+# Run the whole matrix (every scenario, 3 repetitions), score it, chart it, report it, with a
+# small GoKer section (about 30 s; `just run-all --no-goker` skips it).
 run-all *ARGS:
     cargo run --release -p leakbench -- run-all {{ARGS}}
 
