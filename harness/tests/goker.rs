@@ -63,22 +63,25 @@ fn cases_and_expected_leaks_are_discovered_from_the_installed_goroot() {
     assert!(d.skipped.is_empty(), "{:?}", d.skipped);
 }
 
+/// A `go` script in `dir` (body: `script` of the path to a GOROOT there without Go's leak
+/// tests, only an empty `src/runtime`).
+fn fake_go(dir: &Path, script: impl Fn(&str) -> String) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let goroot = dir.join("goroot");
+    std::fs::create_dir_all(goroot.join("src/runtime")).unwrap();
+    let fake = dir.join("go");
+    let body = script(&goroot.display().to_string());
+    std::fs::write(&fake, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fake
+}
+
 #[test]
 fn a_goroot_without_the_cases_is_bad_input_naming_the_go_needed() {
     let tmp = tempfile::tempdir().unwrap();
-    let goroot = tmp.path().join("goroot");
-    std::fs::create_dir_all(goroot.join("src/runtime")).unwrap();
-    let fake = tmp.path().join("go");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\ncase \"$2\" in\nGOVERSION) echo go1.26.8 ;;\nGOROOT) echo {} ;;\nesac\n",
-            goroot.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = fake_go(tmp.path(), |goroot| {
+        format!("case \"$2\" in\nGOVERSION) echo go1.26.8 ;;\nGOROOT) echo {goroot} ;;\nesac\n")
+    });
     let out = leakbench()
         .arg("--go")
         .arg(&fake)
@@ -269,20 +272,12 @@ fn run_alls_goker_section_on_a_go_without_the_cases_is_one_line() {
     use leakbench::goker::section::{self, Outcome, SectionOptions};
     let (tmp, dir, mp) = scored_run();
     // A `go` that is the real one except for its GOROOT, which has no leak tests.
-    let goroot = tmp.path().join("goroot");
-    std::fs::create_dir_all(goroot.join("src/runtime")).unwrap();
-    let fake = tmp.path().join("go");
-    std::fs::write(
-        &fake,
+    let fake = fake_go(tmp.path(), |goroot| {
         format!(
-            "#!/bin/sh\nif [ \"$1\" = env ] && [ \"$2\" = GOROOT ]; then echo {}; exit 0; fi\nexec {} \"$@\"\n",
-            goroot.display(),
+            "if [ \"$1\" = env ] && [ \"$2\" = GOROOT ]; then echo {goroot}; exit 0; fi\nexec {} \"$@\"\n",
             go()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        )
+    });
     let rt = tokio::runtime::Runtime::new().unwrap();
     let out = rt
         .block_on(section::record(

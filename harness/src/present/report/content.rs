@@ -211,7 +211,22 @@ fn environment(d: &mut Doc, v: &RunView) {
             None => "not probed".into(),
         })
         .collect();
-    kv("goleak", distinct(goleak.iter().map(String::as_str)));
+    // The cadence kept, from the request times the traces record.
+    let asked_gaps: Vec<f64> = v
+        .traces
+        .iter()
+        .flat_map(|t| {
+            let asked: Vec<f64> = t.samples.iter().filter_map(|s| s.goleak_asked_s).collect();
+            asked.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        })
+        .collect();
+    let kept = crate::stats::median(&asked_gaps)
+        .map(|m| format!(" (requests a median {} s apart)", tick(m)))
+        .unwrap_or_default();
+    kv(
+        "goleak",
+        format!("{}{kept}", distinct(goleak.iter().map(String::as_str))),
+    );
     d.table(&["setting", "value"], &[false, false], rows);
     let bad: Vec<String> = v
         .traces
