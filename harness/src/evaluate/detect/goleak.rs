@@ -11,8 +11,9 @@
 //!
 //! Samples without a goleak verdict (the program does not serve one, or no verdict
 //! finished since the last sample: goleak is asked at most every
-//! [`crate::record::probe::GOLEAK_PERIOD`], so its alarms come on that cadence) are skipped; a trace with none is not judged (NA), by the
-//! scoring of detectors whose watched scalar is absent.
+//! [`crate::record::probe::GOLEAK_PERIOD`], so its alarms come on that cadence) are
+//! skipped; a trace with none is not judged (NA), by the scoring of detectors whose watched
+//! scalar is absent.
 //!
 //! [go.uber.org/goleak]: https://github.com/uber-go/goleak
 
