@@ -173,10 +173,14 @@ struct Http {
 /// last prober aborts the request.
 #[derive(Default)]
 pub struct GoleakSlot {
-    in_flight: Option<(f64, JoinHandle<Result<Vec<StackGroup>, String>>)>,
+    /// When the request in flight was asked for (trace clock), and the request.
+    in_flight: Option<(f64, GoleakRequest)>,
     /// When the last request started (harness clock).
     last_asked: Option<std::time::Instant>,
 }
+
+/// A goleak request running beside the ticks.
+type GoleakRequest = JoinHandle<Result<Vec<StackGroup>, String>>;
 
 /// One finished goleak request.
 #[derive(Debug, Clone, PartialEq)]
