@@ -9,6 +9,12 @@
 //! [`SERVICE`] so the section stays within its time budget (both modes are recorded at once).
 //! The full set is `just goker` ([`FULL_SET_S`]).
 //!
+//! After the matrix, not beside it: measured beside six of the matrix's scenarios, a GoKer
+//! subset left every repetition judged but raised their p99 sample gaps from 0.60–0.78 s to
+//! 0.71–0.89 s (the limit is 1.0 s) and made five of six miss a sample (docs/goker.md). The
+//! section adds 21–26 s to `run-all` (`run-all --reps 1 negative-batch-job` with and without
+//! `--no-goker`, load average 2–10).
+//!
 //! A Go without the cases (older than 1.26, or without its source tree), or a helper that
 //! cannot read them, does not fail `run-all`: the section writes one line saying why into
 //! `goker/not-run.txt`, and the report shows that line.
