@@ -162,11 +162,10 @@ fn goleak_is_silent_on_twins_and_names_the_leak_after_its_onset() {
     let units_at = |at: f64| {
         t.samples
             .iter()
+            .rev()
             .filter(|s| s.t <= at)
-            .filter_map(|s| s.truth.as_ref())
-            .map(|x| x.units)
-            .last()
-            .unwrap_or(0)
+            .find_map(|s| s.truth.as_ref())
+            .map_or(0, |x| x.units)
     };
     let (before, taken) = (units_at(asked), units_at(last_v.t));
     let last = goleak_count(last_v);
