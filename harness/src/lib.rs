@@ -27,7 +27,8 @@
 //!   wrote.
 //! - [`overhead`] is a separate study that uses the recording stage on purpose-run fixtures;
 //!   [`merge`] combines run directories; [`goker`] runs the Go toolchain's own leak test
-//!   programs through the recording stage and judges them against Go's expected answers.
+//!   programs through the recording stage and judges them against Go's expected answers
+//!   (`leakbench goker`, and a small subset at the end of `run-all`).
 //! - [`app`] holds each command's use case (what `main.rs` dispatches to), so tests call
 //!   commands without spawning the binary.
 //! - [`bad_input`], [`clock`], [`fsio`], [`stats`] and [`table`] (the one table writer,

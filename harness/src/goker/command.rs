@@ -7,9 +7,12 @@
 //! options, the time taken), the run directories `test-strict/`, `test-flaky/`,
 //! `service-strict/`, `service-flaky/` (ordinary run directories: `leakbench replay` reads
 //! them), and the report files of [`crate::goker::report`]. `--judge DIR` re-judges one
-//! without running anything.
+//! without running anything; [`Judged::load`] reads a judged one back for another report
+//! (`run-all`'s GoKer section, [`crate::goker::section`], which also records through
+//! [`record_groups`] and judges through [`judge_and_report`]).
 //!
-//! Owns the command-line options and the order of the stages. Must not judge or format itself.
+//! Owns the command-line options, the order of the stages and the GoKer directory's run
+//! record. Must not judge or format itself.
 
 use crate::bad_input::BadInput;
 use crate::goker::cases::{self, Case, Discovery};

@@ -11,7 +11,8 @@
 //! recording by [`crate::record::run`] (ordinary run directories) → [`judge`] (Go's answers
 //! against each detector's first alarm) → [`tally`] (recall, precision, latency) →
 //! [`report`] (Markdown, CSV, JSON), against [`reference`] (GoBench's list, published
-//! figures); [`command`] is the `leakbench goker` use case that strings them together.
+//! figures); [`command`] is the `leakbench goker` use case that strings them together, and
+//! [`section`] the small subset `run-all` records into its run directory.
 //!
 //! Nothing of Go's files is copied into this repository: they are read at run time, and the
 //! wrapped copies live in `.cache/goker/<go version>/`. Must not change how the main matrix
