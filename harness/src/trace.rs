@@ -8,6 +8,7 @@
 //! this leakbench reads and whether a repetition is finished is [`crate::run_dir`]'s; must
 //! not name a path, sample, detect or score.
 
+use crate::axes::{Axis, AxisValues};
 use crate::fidelity::Fidelity;
 use crate::fsio::{self, FsError};
 use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
@@ -44,6 +45,46 @@ pub struct RepMeta {
     /// sample has a measured onset ([`Trace::onset_s`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_onset_s: Option<f64>,
+    /// The run's matrix point this repetition belongs to (its cell is scenario × axes).
+    /// Empty, and absent from `meta.json`, when the run swept no axis (and in repetitions
+    /// recorded before axes existed).
+    #[serde(default, skip_serializing_if = "AxisValues::is_empty")]
+    pub axes: AxisValues,
+    /// What the fixture's own runtime said it runs with, read once after readiness; absent
+    /// for programs that do not serve it (no kit) and in older repetitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeFacts>,
+}
+
+/// The fixture's runtime settings as the Go runtime reports them (the kit's
+/// `/leakbench/runtime`): what it actually runs with, not what the harness meant to set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeFacts {
+    /// `runtime.Version()`, e.g. `go1.27.3`.
+    pub go_version: String,
+    /// `runtime.GOMAXPROCS(0)`.
+    pub gomaxprocs: u32,
+    /// `debug.SetGCPercent` read back: an integer, or `off`.
+    pub gogc: String,
+    /// `debug.SetMemoryLimit(-1)` in bytes, or `off` (no limit: math.MaxInt64).
+    pub gomemlimit: String,
+}
+
+impl RuntimeFacts {
+    /// Whether the runtime's value of `axis` is `value` (GOMEMLIMIT compared in bytes; `go`
+    /// by version).
+    pub fn agrees(&self, axis: Axis, value: &str) -> bool {
+        match axis {
+            Axis::Go => self.go_version == value,
+            Axis::Gogc => self.gogc == value,
+            Axis::Gomaxprocs => self.gomaxprocs.to_string() == value,
+            Axis::Gomemlimit => {
+                value == self.gomemlimit
+                    || crate::axes::parse_byte_count(value).map(|b| b.to_string())
+                        == Some(self.gomemlimit.clone())
+            }
+        }
+    }
 }
 
 /// How a repetition ended.
@@ -143,6 +184,16 @@ impl TraceWriter {
     /// Records the declared onset (seconds since spawn) in `meta.json`, rewritten atomically.
     pub fn declare_onset(&mut self, onset_s: f64) -> Result<(), FsError> {
         self.meta.declared_onset_s = Some(onset_s);
+        self.rewrite_meta()
+    }
+
+    /// Records what the fixture's runtime reports in `meta.json`, rewritten atomically.
+    pub fn record_runtime(&mut self, facts: RuntimeFacts) -> Result<(), FsError> {
+        self.meta.runtime = Some(facts);
+        self.rewrite_meta()
+    }
+
+    fn rewrite_meta(&self) -> Result<(), FsError> {
         let json = serde_json::to_vec_pretty(&self.meta).expect("meta serializes");
         fsio::write_atomic(&self.rep.meta_json(), &json)
     }
@@ -331,6 +382,8 @@ site = 'main\.f'
             interval_s: 0.5,
             goroutineleak: true,
             declared_onset_s: None,
+            axes: Default::default(),
+            runtime: None,
         }
     }
 
