@@ -217,6 +217,19 @@ pub async fn record(
     if let Some(d) = plan.scenario.truth.declared_onset_s {
         writer.declare_onset(fixture.ready_s + d)?;
     }
+    // Once, after readiness: what the runtime really runs with (a program without the kit
+    // does not serve it, and then the trace says nothing rather than what was meant).
+    if plan.scenario.program.is_none() {
+        let prober = Prober::new(
+            fixture.addr,
+            fixture.pid,
+            fixture.spawn_mono_ns,
+            probe_timeout(Duration::from_secs_f64(plan.scenario.interval_s)),
+        );
+        if let Ok(facts) = prober.runtime().await {
+            writer.record_runtime(facts)?;
+        }
+    }
     let (status, reason) =
         sample_loop(plan, &mut fixture, &mut writer, &mut interrupt, on_sample).await?;
     let ended_s = fixture.now_s();

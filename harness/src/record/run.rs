@@ -139,7 +139,9 @@ pub fn points(matrix: &Grid, go: &Path) -> anyhow::Result<Vec<(AxisValues, GoToo
         None => vec![go.display().to_string()],
     };
     for p in &paths {
-        let tc = GoToolchain::detect(Path::new(p))?;
+        let tc = GoToolchain::detect(Path::new(p)).map_err(|e| {
+            crate::bad_input::BadInput(format!("--matrix: key `go`: {p}: {e}"))
+        })?;
         if let Some((other, _)) = tcs.iter().find(|(_, t)| t.version == tc.version) {
             return Err(crate::bad_input::BadInput(format!(
                 "--matrix: key `go`: {p} and {other} are both {} (fix: give each Go version once)",

@@ -5,6 +5,7 @@
 //! Owns the file format only. Must not compare (that is [`super::compare()`]) nor write files:
 //! it returns bytes, and the caller writes them.
 
+use crate::axes::AxisValues;
 use crate::bad_input::BadInput;
 use crate::evaluate::score::{Outcome, ScoreRow};
 use crate::fsio;
@@ -27,10 +28,14 @@ pub struct RepResult {
     pub site_ok: Option<bool>,
 }
 
-/// One scenario × detector, every repetition.
+/// One cell (scenario × matrix point) × detector, every repetition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineCell {
     pub scenario: String,
+    /// The matrix point of a run that sweeps axes; absent (empty) otherwise, so a baseline of
+    /// a run without axes is as it was.
+    #[serde(default, skip_serializing_if = "AxisValues::is_empty")]
+    pub axes: AxisValues,
     pub detector: String,
     pub leaking: bool,
     pub reps: Vec<RepResult>,
@@ -48,6 +53,18 @@ pub struct Baseline {
     pub cells: Vec<BaselineCell>,
 }
 
+impl BaselineCell {
+    /// The cell's name: `scenario`, or `scenario@GOGC=50` at a matrix point. Cells are
+    /// compared by it (and the detector), so one point's baseline never judges another's.
+    pub fn label(&self) -> String {
+        if self.axes.is_empty() {
+            self.scenario.clone()
+        } else {
+            format!("{}@{}", self.scenario, self.axes)
+        }
+    }
+}
+
 /// Seconds rounded to the milliseconds `scores.csv` keeps, so a baseline's bytes are stable.
 fn millis(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -56,12 +73,13 @@ fn millis(x: f64) -> f64 {
 impl Baseline {
     /// The score set of `rows` (any order).
     pub fn from_rows(rows: &[ScoreRow], harness_version: &str) -> Baseline {
-        let mut cells: BTreeMap<(&str, &str), BaselineCell> = BTreeMap::new();
+        let mut cells: BTreeMap<(&str, &AxisValues, &str), BaselineCell> = BTreeMap::new();
         for r in rows {
             let cell = cells
-                .entry((&r.scenario, &r.detector))
+                .entry((&r.scenario, &r.axes, &r.detector))
                 .or_insert_with(|| BaselineCell {
                     scenario: r.scenario.clone(),
+                    axes: r.axes.clone(),
                     detector: r.detector.clone(),
                     leaking: r.leaking,
                     reps: Vec::new(),
