@@ -110,6 +110,25 @@ pub fn parse_byte_count(s: &str) -> Option<u64> {
     n.checked_mul(mul)
 }
 
+/// Orders an axis's values as a reader expects: numbers ascending (GOMEMLIMIT in bytes), `off`
+/// last; Go versions by release.
+pub fn sort_values(axis: Axis, values: &mut [String]) {
+    let key = |v: &String| -> (u8, u64, u64, String) {
+        if v == "off" {
+            return (1, 0, 0, v.clone());
+        }
+        match axis {
+            Axis::Go => {
+                let (maj, min) = crate::record::fixture_build::parse_go_version(v).unwrap_or((0, 0));
+                (0, u64::from(maj), u64::from(min), v.clone())
+            }
+            Axis::Gomemlimit => (0, parse_byte_count(v).unwrap_or(u64::MAX), 0, v.clone()),
+            Axis::Gogc | Axis::Gomaxprocs => (0, v.parse().unwrap_or(u64::MAX), 0, v.clone()),
+        }
+    };
+    values.sort_by_key(key);
+}
+
 /// One point of the grid: the value of every swept axis. Empty when nothing is swept (and
 /// then absent from every file, so runs without axes are as they were).
 #[derive(
@@ -426,6 +445,19 @@ mod tests {
         let mut g = Grid::default();
         g.add_flag("GOGC=50").unwrap();
         assert!(g.add_flag("GOGC=100").unwrap_err().to_string().contains("given twice"));
+    }
+
+    #[test]
+    fn values_sort_as_numbers_with_off_last() {
+        let mut v: Vec<String> = ["off", "200", "50"].map(String::from).to_vec();
+        sort_values(Axis::Gogc, &mut v);
+        assert_eq!(v, ["50", "200", "off"]);
+        let mut m: Vec<String> = ["1GiB", "off", "64MiB"].map(String::from).to_vec();
+        sort_values(Axis::Gomemlimit, &mut m);
+        assert_eq!(m, ["64MiB", "1GiB", "off"]);
+        let mut g: Vec<String> = ["go1.27.3", "go1.26.8"].map(String::from).to_vec();
+        sort_values(Axis::Go, &mut g);
+        assert_eq!(g, ["go1.26.8", "go1.27.3"]);
     }
 
     #[test]

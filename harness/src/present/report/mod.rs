@@ -13,6 +13,7 @@
 //! sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote it (a run without one gets a
 //! line saying so and no sweep chart, never a re-scoring).
 
+pub mod axes;
 pub mod charts;
 pub mod content;
 pub mod doc;
@@ -44,6 +45,7 @@ enum AnyChart {
     Sweep(plot::sweep::Sweep),
     Overhead(plot::overhead::Overhead),
     Forecast(plot::forecast::Forecast),
+    Axes(plot::axes::AxisLatency),
 }
 
 /// A chart drawn: its SVG file, the same SVG with its links for inlining, its PNG.
@@ -75,6 +77,7 @@ impl AnyChart {
             AnyChart::Sweep(c) => both(c),
             AnyChart::Overhead(c) => both(c),
             AnyChart::Forecast(c) => both(c),
+            AnyChart::Axes(c) => both(c),
         }
     }
 }
@@ -115,7 +118,7 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
     }
     for t in &v.traces {
         todo.push((
-            names::timeline_stem(&t.meta.scenario.name, t.meta.rep),
+            names::timeline_stem(&t.meta.scenario.name, &t.meta.axes, t.meta.rep),
             AnyChart::Timeline(charts::timeline(v, t)),
         ));
     }
@@ -143,6 +146,15 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
             &plots,
             &bar,
         )?;
+        for (stem, svg, paths) in out {
+            svgs.insert(stem, svg);
+            files.extend(paths);
+        }
+        doc.blocks.extend(section.blocks);
+    }
+    // Matrix axes: only a run that swept some.
+    if let Some((chart, section)) = axes::section(v) {
+        let out = render_all(vec![(axes::STEM.into(), AnyChart::Axes(chart))], &plots, &bar)?;
         for (stem, svg, paths) in out {
             svgs.insert(stem, svg);
             files.extend(paths);
@@ -265,7 +277,7 @@ mod tests {
         let timelines: Vec<String> = view
             .traces
             .iter()
-            .map(|t| names::timeline_stem(&t.meta.scenario.name, t.meta.rep))
+            .map(|t| names::timeline_stem(&t.meta.scenario.name, &t.meta.axes, t.meta.rep))
             .collect();
         assert_eq!(timelines.len(), 3, "three repetitions in the committed run");
         stems.extend(timelines.iter().cloned());
@@ -304,7 +316,7 @@ mod tests {
                 .iter()
                 .filter(|t| t.meta.scenario.name == sc.name)
             {
-                let stem = names::timeline_stem(&sc.name, t.meta.rep);
+                let stem = names::timeline_stem(&sc.name, &t.meta.axes, t.meta.rep);
                 assert!(
                     text.contains(&format!("(../plots/{stem}.png)")),
                     "{page}: {stem}"
