@@ -60,7 +60,8 @@ pub struct RepMeta {
 /// `/leakbench/runtime`): what it actually runs with, not what the harness meant to set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeFacts {
-    /// `runtime.Version()`, e.g. `go1.27.3`.
+    /// `runtime.Version()`, e.g. `go1.27.3`, or `go1.26.8-X:goroutineleakprofile` when built
+    /// with an experiment.
     pub go_version: String,
     /// `runtime.GOMAXPROCS(0)`.
     pub gomaxprocs: u32,
@@ -75,7 +76,8 @@ impl RuntimeFacts {
     /// by version).
     pub fn agrees(&self, axis: Axis, value: &str) -> bool {
         match axis {
-            Axis::Go => self.go_version == value,
+            // The release, without the experiments a 1.26 build names after it.
+            Axis::Go => self.go_version.split("-X:").next() == Some(value),
             Axis::Gogc => self.gogc == value,
             Axis::Gomaxprocs => self.gomaxprocs.to_string() == value,
             Axis::Gomemlimit => {
@@ -385,6 +387,32 @@ site = 'main\.f'
             axes: Default::default(),
             runtime: None,
         }
+    }
+
+    #[test]
+    fn a_meta_without_axes_writes_and_reads_as_before() {
+        let m = meta();
+        let json = serde_json::to_value(&m).unwrap();
+        // No axes, no runtime facts: the keys are absent, so older readers and the replay
+        // gate's traces see the same file.
+        assert!(json.get("axes").is_none() && json.get("runtime").is_none(), "{json}");
+        let back: RepMeta = serde_json::from_value(json).unwrap();
+        assert!(back.axes.is_empty() && back.runtime.is_none());
+    }
+
+    #[test]
+    fn runtime_facts_agree_with_the_values_set() {
+        let f = RuntimeFacts {
+            go_version: "go1.26.8-X:goroutineleakprofile".into(),
+            gomaxprocs: 2,
+            gogc: "off".into(),
+            gomemlimit: (64u64 << 20).to_string(),
+        };
+        assert!(f.agrees(Axis::Go, "go1.26.8"));
+        assert!(!f.agrees(Axis::Go, "go1.27.3"));
+        assert!(f.agrees(Axis::Gogc, "off") && !f.agrees(Axis::Gogc, "100"));
+        assert!(f.agrees(Axis::Gomemlimit, "64MiB") && !f.agrees(Axis::Gomemlimit, "off"));
+        assert!(f.agrees(Axis::Gomaxprocs, "2") && !f.agrees(Axis::Gomaxprocs, "1"));
     }
 
     #[test]
