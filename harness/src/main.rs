@@ -62,7 +62,8 @@ enum Cmd {
     ///
     /// Each scenario × repetition starts its fixture on a free loopback port, samples it
     /// every `interval_s` for `duration_s`, and appends each sample to
-    /// OUT/traces/<scenario>/rep-<k>/trace.jsonl as it is taken. Ctrl-C stops cleanly:
+    /// OUT/traces/<scenario>/rep-<k>/trace.jsonl as it is taken (<scenario>@<axes> with
+    /// --matrix). Ctrl-C stops cleanly:
     /// fixtures are killed, finished repetitions kept; `--resume OUT` completes the rest.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
