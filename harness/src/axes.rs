@@ -119,7 +119,8 @@ pub fn sort_values(axis: Axis, values: &mut [String]) {
         }
         match axis {
             Axis::Go => {
-                let (maj, min) = crate::record::fixture_build::parse_go_version(v).unwrap_or((0, 0));
+                let (maj, min) =
+                    crate::record::fixture_build::parse_go_version(v).unwrap_or((0, 0));
                 (0, u64::from(maj), u64::from(min), v.clone())
             }
             Axis::Gomemlimit => (0, parse_byte_count(v).unwrap_or(u64::MAX), 0, v.clone()),
@@ -131,9 +132,7 @@ pub fn sort_values(axis: Axis, values: &mut [String]) {
 
 /// One point of the grid: the value of every swept axis. Empty when nothing is swept (and
 /// then absent from every file, so runs without axes are as they were).
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AxisValues(BTreeMap<Axis, String>);
 
@@ -211,7 +210,10 @@ impl Source<'_> {
 }
 
 fn bad(src: Source<'_>, key: &str, problem: &str, fix: &str) -> BadInput {
-    BadInput(format!("{}: key `{key}`: {problem} (fix: {fix})", src.name()))
+    BadInput(format!(
+        "{}: key `{key}`: {problem} (fix: {fix})",
+        src.name()
+    ))
 }
 
 impl Grid {
@@ -308,7 +310,12 @@ impl Grid {
         let base = path.parent().unwrap_or(Path::new("."));
         for (key, value) in table {
             let list = value.as_array().ok_or_else(|| {
-                bad(src, &key, "not a list", "write KEY = [V1, V2], e.g. GOGC = [50, 100]")
+                bad(
+                    src,
+                    &key,
+                    "not a list",
+                    "write KEY = [V1, V2], e.g. GOGC = [50, 100]",
+                )
             })?;
             let mut values = Vec::new();
             for v in list {
@@ -403,7 +410,11 @@ mod tests {
         let mut g = Grid::default();
         g.add_flag("GOMAXPROCS=1,2").unwrap();
         g.add_flag("GOGC=50,off").unwrap();
-        let labels: Vec<String> = g.points(|p| p.to_string()).iter().map(AxisValues::label).collect();
+        let labels: Vec<String> = g
+            .points(|p| p.to_string())
+            .iter()
+            .map(AxisValues::label)
+            .collect();
         assert_eq!(
             labels,
             [
@@ -413,14 +424,23 @@ mod tests {
                 "GOGC=off,GOMAXPROCS=2"
             ]
         );
-        assert_eq!(Grid::default().points(|p| p.into()), vec![AxisValues::default()]);
+        assert_eq!(
+            Grid::default().points(|p| p.into()),
+            vec![AxisValues::default()]
+        );
     }
 
     #[test]
     fn go_points_carry_the_version_not_the_path() {
         let mut g = Grid::default();
         g.add_flag("go=/a/go,/b/go").unwrap();
-        let pts = g.points(|p| if p == "/a/go" { "go1.26.8".into() } else { "go1.27.3".into() });
+        let pts = g.points(|p| {
+            if p == "/a/go" {
+                "go1.26.8".into()
+            } else {
+                "go1.27.3".into()
+            }
+        });
         assert_eq!(pts[1].get(Axis::Go), Some("go1.27.3"));
         assert_eq!(g.values(Axis::Go).unwrap(), ["/a/go", "/b/go"]);
     }
@@ -438,13 +458,20 @@ mod tests {
         ] {
             let e = Grid::default().add_flag(arg).unwrap_err().to_string();
             assert!(
-                e.starts_with("--matrix") && e.contains(want) && e.contains("(fix: ") && !e.contains('\n'),
+                e.starts_with("--matrix")
+                    && e.contains(want)
+                    && e.contains("(fix: ")
+                    && !e.contains('\n'),
                 "{arg}: {e}"
             );
         }
         let mut g = Grid::default();
         g.add_flag("GOGC=50").unwrap();
-        assert!(g.add_flag("GOGC=100").unwrap_err().to_string().contains("given twice"));
+        assert!(g
+            .add_flag("GOGC=100")
+            .unwrap_err()
+            .to_string()
+            .contains("given twice"));
     }
 
     #[test]
@@ -479,7 +506,10 @@ mod tests {
         g.add_file(&f).unwrap();
         assert_eq!(
             g.values(Axis::Go).unwrap(),
-            ["go".to_string(), d.path().join("venv/bin/go").display().to_string()]
+            [
+                "go".to_string(),
+                d.path().join("venv/bin/go").display().to_string()
+            ]
         );
         assert_eq!(g.values(Axis::Gogc).unwrap(), ["50", "off"]);
         for (text, want) in [

@@ -181,14 +181,23 @@ struct MatrixArgs {
     /// off), GOMAXPROCS (positive integers). A swept value overrides the scenario's own.
     /// Cells are recorded into traces/<scenario>@<axes>/rep-<k>, and scores.csv gains a
     /// column per axis. E.g. --matrix GOGC=50,100,off --matrix go=go,/opt/go1.27/bin/go
-    #[arg(long = "matrix", value_name = "AXIS=V1,V2,...", conflicts_with = "resume")]
+    #[arg(
+        long = "matrix",
+        value_name = "AXIS=V1,V2,...",
+        conflicts_with = "resume"
+    )]
     matrix: Vec<String>,
     /// Sweep the axes of a TOML file: one key per axis, each a list of values (strings or
     /// integers; relative go paths are taken from the file's directory), e.g.
     ///   GOGC = [50, 100, "off"]
     ///   go = ["go", "../target/go-matrix/venv-1.27.3/bin/go"]
     /// An axis may be in the file or in --matrix, not both (docs/matrix.md).
-    #[arg(long, value_name = "FILE", conflicts_with = "resume", verbatim_doc_comment)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "resume",
+        verbatim_doc_comment
+    )]
     matrix_file: Option<PathBuf>,
     #[command(flatten)]
     export: ExportArgs,

@@ -430,7 +430,9 @@ mod tests {
         // The same scenario and repetition at two GOGC values are two cells, not an overlap;
         // the same at the same value is.
         let c = swept_dir(t.path(), "c", "GOGC=100", &[0]);
-        let e = merge(&[a, c], &t.path().join("m2")).unwrap_err().to_string();
+        let e = merge(&[a, c], &t.path().join("m2"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t@GOGC=100 rep-0 is in both"), "{e}");
     }
 
@@ -450,7 +452,9 @@ mod tests {
             assert!(crate::bad_input::is_bad_input(&e), "{e:#}");
             let s = e.to_string();
             assert!(
-                s.contains(want) && s.contains("fix: merge only runs whose cells have the same axes") && !s.contains('\n'),
+                s.contains(want)
+                    && s.contains("fix: merge only runs whose cells have the same axes")
+                    && !s.contains('\n'),
                 "{s}"
             );
         }
@@ -460,7 +464,10 @@ mod tests {
         i.matrix = Default::default();
         RunDir::new(&lying).save_info(&i).unwrap();
         let e = merge(&[plain, lying], &out).unwrap_err().to_string();
-        assert!(e.contains("key `axes` has GOGC but its run sweeps no axis"), "{e}");
+        assert!(
+            e.contains("key `axes` has GOGC but its run sweeps no axis"),
+            "{e}"
+        );
         assert!(!out.exists(), "a refused merge writes nothing");
     }
 

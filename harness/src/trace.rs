@@ -395,7 +395,10 @@ site = 'main\.f'
         let json = serde_json::to_value(&m).unwrap();
         // No axes, no runtime facts: the keys are absent, so older readers and the replay
         // gate's traces see the same file.
-        assert!(json.get("axes").is_none() && json.get("runtime").is_none(), "{json}");
+        assert!(
+            json.get("axes").is_none() && json.get("runtime").is_none(),
+            "{json}"
+        );
         let back: RepMeta = serde_json::from_value(json).unwrap();
         assert!(back.axes.is_empty() && back.runtime.is_none());
     }

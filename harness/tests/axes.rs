@@ -63,7 +63,10 @@ fn axis_values_reach_the_fixture_and_each_cell_is_scored_and_reported_apart() {
     )
     .unwrap();
     let md = std::fs::read_to_string(report.report_md).unwrap();
-    assert!(md.contains("# Matrix axes") && md.contains("## By GOGC"), "{md}");
+    assert!(
+        md.contains("# Matrix axes") && md.contains("## By GOGC"),
+        "{md}"
+    );
     assert!(
         md.contains("2 of 2 repetitions ran with every value set"),
         "{md}"
@@ -79,8 +82,14 @@ fn bad_axes_are_one_line_errors_naming_the_flag_and_key_with_exit_2() {
     let file_arg = format!("--matrix-file={}", file.display());
     for (args, want) in [
         (vec!["--matrix", "GOGC=abc"], "--matrix: key `GOGC`: `abc`"),
-        (vec!["--matrix", "GOCG=50"], "--matrix: key `GOCG`: not an axis"),
-        (vec!["--matrix", "go=/bin/true"], "--matrix: key `go`: /bin/true"),
+        (
+            vec!["--matrix", "GOCG=50"],
+            "--matrix: key `GOCG`: not an axis",
+        ),
+        (
+            vec!["--matrix", "go=/bin/true"],
+            "--matrix: key `go`: /bin/true",
+        ),
         (vec![file_arg.as_str()], "key `GOGC`: `fast`"),
     ] {
         let out = leakbench()

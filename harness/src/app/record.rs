@@ -8,10 +8,10 @@
 use super::Workspace;
 use crate::axes::{Axis, Grid, Source};
 use crate::bad_input::BadInput;
-use crate::record::fixture_build::GoToolchain;
 use crate::evaluate::detect::DetectorSet;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::present::report;
+use crate::record::fixture_build::GoToolchain;
 use crate::record::run::{self, RunOptions, RunReport, Shard};
 use crate::run_dir::{RunDir, RUN_JSON};
 use crate::scenario::Scenario;
@@ -395,8 +395,16 @@ mod tests {
         let file = tmp.path().join("m.toml");
         std::fs::write(&file, "GOGC = [50]\n").unwrap();
         for (flags, file, want) in [
-            (vec!["GOGC=abc".to_string()], None, "--matrix: key `GOGC`: `abc`"),
-            (vec!["colour=red".to_string()], None, "--matrix: key `colour`: not an axis"),
+            (
+                vec!["GOGC=abc".to_string()],
+                None,
+                "--matrix: key `GOGC`: `abc`",
+            ),
+            (
+                vec!["colour=red".to_string()],
+                None,
+                "--matrix: key `colour`: not an axis",
+            ),
             (
                 vec![format!("go={}", not_go.display())],
                 None,
@@ -409,7 +417,10 @@ mod tests {
             ),
         ] {
             let e = grid(&flags, file).unwrap_err().to_string();
-            assert!(e.contains(want) && e.contains("(fix: ") && !e.contains('\n'), "{e}");
+            assert!(
+                e.contains(want) && e.contains("(fix: ") && !e.contains('\n'),
+                "{e}"
+            );
         }
         let g = grid(&["GOMAXPROCS=1".into()], Some(&file)).unwrap();
         assert_eq!(g.axes().count(), 2);

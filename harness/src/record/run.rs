@@ -139,9 +139,8 @@ pub fn points(matrix: &Grid, go: &Path) -> anyhow::Result<Vec<(AxisValues, GoToo
         None => vec![go.display().to_string()],
     };
     for p in &paths {
-        let tc = GoToolchain::detect(Path::new(p)).map_err(|e| {
-            crate::bad_input::BadInput(format!("--matrix: key `go`: {p}: {e}"))
-        })?;
+        let tc = GoToolchain::detect(Path::new(p))
+            .map_err(|e| crate::bad_input::BadInput(format!("--matrix: key `go`: {p}: {e}")))?;
         if let Some((other, _)) = tcs.iter().find(|(_, t)| t.version == tc.version) {
             return Err(crate::bad_input::BadInput(format!(
                 "--matrix: key `go`: {p} and {other} are both {} (fix: give each Go version once)",
@@ -336,13 +335,9 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
                 }
             ),
         );
-        for (name, b) in build_fixtures(
-            &opts.scenarios,
-            tc,
-            &opts.fixtures_dir,
-            &opts.cache_dir,
-            mp,
-        )? {
+        for (name, b) in
+            build_fixtures(&opts.scenarios, tc, &opts.fixtures_dir, &opts.cache_dir, mp)?
+        {
             built.insert((tc.version.clone(), name), b);
         }
     }

@@ -14,8 +14,8 @@
 
 use super::fixed;
 use crate::axes::Axis;
-use std::collections::BTreeSet;
 use crate::evaluate::score::ScoreRow;
+use std::collections::BTreeSet;
 
 pub const HEADER: [&str; 18] = [
     "scenario",

@@ -35,10 +35,12 @@ pub struct AxisLatency {
     pub panels: Vec<AxisPanel>,
 }
 
+/// Panels side by side at most.
 const COLS: usize = 2;
 const PANEL_W: u32 = 440;
 const PANEL_H: u32 = 300;
-const WIDTH: u32 = COLS as u32 * PANEL_W;
+/// Wide enough for the legend even over one panel.
+const MIN_WIDTH: u32 = 640;
 const HEAD_H: i32 = 64;
 /// Okabe-Ito and Tableau hues, enough for every shipped detector before one repeats.
 const COLORS: [RGBColor; 14] = [
@@ -78,16 +80,24 @@ impl AxisLatency {
             .collect()
     }
 
+    fn cols(&self) -> usize {
+        self.panels.len().clamp(1, COLS)
+    }
+
+    fn width(&self) -> u32 {
+        (self.cols() as u32 * PANEL_W).max(MIN_WIDTH)
+    }
+
     fn legend_h(&self) -> i32 {
-        legend_height(&self.legend(), WIDTH as i32)
+        legend_height(&self.legend(), self.width() as i32)
     }
 }
 
 impl Chart for AxisLatency {
     fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(COLS).max(1) as u32;
+        let rows = self.panels.len().div_ceil(self.cols()).max(1) as u32;
         (
-            WIDTH,
+            self.width(),
             (HEAD_H + self.legend_h()) as u32 + rows * PANEL_H,
         )
     }
@@ -99,8 +109,8 @@ impl Chart for AxisLatency {
         let (_, legend) = head.split_vertically(HEAD_H);
         legend_row(&legend, &self.legend())?;
         let detectors = self.detectors();
-        let rows = self.panels.len().div_ceil(COLS).max(1);
-        let cells = body.split_evenly((rows, COLS));
+        let rows = self.panels.len().div_ceil(self.cols()).max(1);
+        let cells = body.split_evenly((rows, self.cols()));
         for (p, cell) in self.panels.iter().zip(cells.iter()) {
             panel(cell, p, &detectors)?;
         }
@@ -149,10 +159,7 @@ fn panel<DB: DrawingBackend>(
         .axis_desc_style(font(11.0))
         .draw()?;
     for l in &p.lines {
-        let k = detectors
-            .iter()
-            .position(|d| *d == l.detector)
-            .unwrap_or(0);
+        let k = detectors.iter().position(|d| *d == l.detector).unwrap_or(0);
         let color = COLORS[k % COLORS.len()];
         // Runs of consecutive values with a median are joined; a gap breaks the line.
         let mut run: Vec<(f64, f64)> = Vec::new();
@@ -218,11 +225,24 @@ mod tests {
         let c = chart();
         assert_eq!(c.detectors(), ["det-a", "det-b"]);
         let svg = crate::present::plot::svg(&c).unwrap();
-        for s in ["GOGC value", "go value", "go1.27.3", "off", "det-a", "det-b", "median latency, s"] {
+        for s in [
+            "GOGC value",
+            "go value",
+            "go1.27.3",
+            "off",
+            "det-a",
+            "det-b",
+            "median latency, s",
+        ] {
             assert!(svg.contains(s), "{s} missing");
         }
         let (w, h) = c.size();
-        assert_eq!(w, WIDTH);
+        assert_eq!(w, 2 * PANEL_W);
+        let one = AxisLatency {
+            panels: c.panels[..1].to_vec(),
+            ..c.clone()
+        };
+        assert_eq!(one.size().0, MIN_WIDTH, "one axis: one panel wide, not two");
         assert!(h > PANEL_H, "{h}");
     }
 }

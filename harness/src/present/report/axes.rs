@@ -178,11 +178,21 @@ mod tests {
             .iter()
             .map(|t| {
                 let alarm = crate::evaluate::score::tests::alarm(
-                    t.onset_s().unwrap_or(0.0) + if t.meta.axes.get(Axis::Gogc) == Some("50") { 1.0 } else { 3.0 },
+                    t.onset_s().unwrap_or(0.0)
+                        + if t.meta.axes.get(Axis::Gogc) == Some("50") {
+                            1.0
+                        } else {
+                            3.0
+                        },
                     None,
                     None,
                 );
-                score::score_row(t, "det-a", t.meta.scenario.truth.leaking.then_some(&alarm), None)
+                score::score_row(
+                    t,
+                    "det-a",
+                    t.meta.scenario.truth.leaking.then_some(&alarm),
+                    None,
+                )
             })
             .collect();
         RunView {
@@ -227,7 +237,10 @@ mod tests {
         let md = doc.markdown();
         assert!(md.contains("## By GOGC"), "{md}");
         assert!(md.contains("| `det-a` | `50` | 100% (1/1) |"), "{md}");
-        assert!(md.contains("2 of 3 repetitions ran with every value set"), "{md}");
+        assert!(
+            md.contains("2 of 3 repetitions ran with every value set"),
+            "{md}"
+        );
         assert!(md.contains("set GOGC=off"), "{md}");
     }
 }

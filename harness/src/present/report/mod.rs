@@ -154,7 +154,11 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
     }
     // Matrix axes: only a run that swept some.
     if let Some((chart, section)) = axes::section(v) {
-        let out = render_all(vec![(axes::STEM.into(), AnyChart::Axes(chart))], &plots, &bar)?;
+        let out = render_all(
+            vec![(axes::STEM.into(), AnyChart::Axes(chart))],
+            &plots,
+            &bar,
+        )?;
         for (stem, svg, paths) in out {
             svgs.insert(stem, svg);
             files.extend(paths);
