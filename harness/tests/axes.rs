@@ -49,6 +49,29 @@ fn axis_values_reach_the_fixture_and_each_cell_is_scored_and_reported_apart() {
         assert!(facts.agrees(Axis::Go, &t.meta.go_version), "{facts:?}");
     }
 
+    // `--resume` finds the cells again from run.json's matrix: an unfinished one is redone
+    // at its own point.
+    let redo = run.cell_rep("sender", &point("off"), 0);
+    std::fs::remove_file(redo.end_json()).unwrap();
+    let out = leakbench()
+        .args(["run", "--resume"])
+        .arg(sb.out())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = trace::load(&redo).unwrap();
+    assert!(again.end.is_some() && again.meta.axes == point("off"));
+    assert_eq!(again.meta.runtime.as_ref().unwrap().gogc, "off");
+    assert_eq!(
+        run.reps().unwrap().len(),
+        2,
+        "nothing recorded outside the two cells"
+    );
+
     let scores = std::fs::read_to_string(run.scores_csv()).unwrap();
     let mut lines = scores.lines();
     let head = lines.next().unwrap();

@@ -224,6 +224,23 @@ mod tests {
     }
 
     #[test]
+    fn cells_of_a_sweep_are_kept_apart_and_a_plain_run_names_no_axes() {
+        let plain = trace(true, Some(5.0));
+        let mut at50 = plain.clone();
+        at50.meta.axes.insert(crate::axes::Axis::Gogc, "50");
+        let rows = vec![
+            score_row(&plain, "d", Some(&alarm(7.0, None, None)), None),
+            score_row(&at50, "d", Some(&alarm(9.0, None, None)), None),
+        ];
+        let b = Baseline::from_rows(&rows, "v");
+        let labels: Vec<String> = b.cells.iter().map(BaselineCell::label).collect();
+        assert_eq!(labels, ["t", "t@GOGC=50"]);
+        let text = String::from_utf8(b.to_bytes()).unwrap();
+        assert_eq!(text.matches("\"axes\"").count(), 1, "{text}");
+        assert_eq!(Baseline::parse(Path::new("x.json"), &text).unwrap(), b);
+    }
+
+    #[test]
     fn from_rows_groups_by_cell_and_rounds_latency() {
         let leak = trace(true, Some(5.0));
         let a = alarm(7.25049, None, Some("main.f"));
