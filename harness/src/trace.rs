@@ -1,5 +1,6 @@
 //! What a repetition's files hold, and writing and reading them: [`RepMeta`] (`meta.json`,
-//! fixed before the first sample), one [`Sample`] per line of `trace.jsonl` (appended and
+//! fixed before the first sample but for what only the running fixture can say: its declared
+//! onset and its runtime's [`RuntimeFacts`], rewritten once it is ready), one [`Sample`] per line of `trace.jsonl` (appended and
 //! flushed as each is taken, so a crash loses at most the sample being written; a torn last
 //! line is ignored on load) and [`RepEnd`] (`end.json`, written last, with the samples'
 //! [`Fidelity`] to their schedule).

@@ -132,3 +132,40 @@ fn bad_axes_are_one_line_errors_naming_the_flag_and_key_with_exit_2() {
         assert!(!sb.out().exists(), "nothing may be written on bad input");
     }
 }
+
+/// Named `go_matrix_…` so `just go-matrix` (which installs a second toolchain and names it in
+/// `LEAKBENCH_GO`) runs it: a `go` axis builds the fixture once per toolchain, and each cell's
+/// fixture runs on its own Go, as its runtime reports.
+#[test]
+#[ignore = "needs LEAKBENCH_GO, a second Go toolchain; run by `just go-matrix`"]
+fn go_matrix_axis_runs_each_cell_on_its_own_toolchain() {
+    let go = std::env::var("LEAKBENCH_GO").expect("set LEAKBENCH_GO to the go binary to test");
+    let sb = Sandbox::new("axes-go");
+    let child = sb
+        .run(
+            &["sender"],
+            &["--no-goroutineleak", "--matrix", &format!("go=go,{go}")],
+        )
+        .spawn()
+        .unwrap();
+    let (status, out) = finish(child, 2 * FIRST_RUN);
+    assert!(status.success(), "{out}");
+    let run = RunDir::new(sb.out());
+    let traces: Vec<trace::Trace> = run
+        .reps()
+        .unwrap()
+        .iter()
+        .map(|r| trace::load(r).unwrap())
+        .collect();
+    assert_eq!(traces.len(), 2, "one cell per toolchain");
+    let mut hashes = std::collections::BTreeSet::new();
+    for t in &traces {
+        let want = t.meta.axes.get(Axis::Go).expect("a go axis value");
+        assert_eq!(want, t.meta.go_version);
+        let facts = t.meta.runtime.as_ref().expect("runtime facts");
+        assert!(facts.agrees(Axis::Go, want), "{facts:?} is not {want}");
+        hashes.insert(t.meta.fixture_hash.clone());
+    }
+    assert_eq!(hashes.len(), 2, "one build per toolchain");
+    assert_ne!(traces[0].meta.go_version, traces[1].meta.go_version);
+}

@@ -1,7 +1,9 @@
-//! A run: build the fixtures, then record every scenario × repetition of the matrix into one
-//! run directory, a bounded number at a time, with progress, surviving Ctrl-C.
+//! A run: build the fixtures (once per Go toolchain of the run), then record every scenario ×
+//! matrix point × repetition into one run directory, a bounded number at a time, with
+//! progress, surviving Ctrl-C.
 //!
-//! Owns the matrix (sharding, resuming) and the orchestration, and writes the run's
+//! Owns the matrix (its cells, with the points of [`crate::axes`] and the toolchain each is
+//! built by, sharding, resuming) and the orchestration, and writes the run's
 //! [`RunInfo`] (where it goes, and every other path of a run, is [`crate::run_dir`]'s). Must
 //! not score (the caller replays the finished run) nor parse probes.
 
