@@ -90,7 +90,10 @@ pub fn page(
     for t in &traces {
         let name = names::repetition(&t.meta.axes, t.meta.rep);
         let mut title = name.clone();
-        title[..1].make_ascii_uppercase();
+        // `Repetition 2`; a sweep's `go=go1.27.3 repetition 2` keeps the axis as spelled.
+        if t.meta.axes.is_empty() {
+            title[..1].make_ascii_uppercase();
+        }
         d.h(2, title);
         d.chart(
             names::timeline_stem(&sc.name, &t.meta.axes, t.meta.rep),
