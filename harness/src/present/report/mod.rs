@@ -139,27 +139,17 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         files.extend(paths);
     }
     let mut doc = content::report(v, has_overhead);
-    // Time to OOM: only a run with a repetition killed at its cap has one.
+    // Sections only some runs have, each with its chart, after the rest: Time to OOM (a
+    // repetition killed at its cap) and Matrix axes (a run that swept some).
+    let mut extra: Vec<(&str, AnyChart, doc::Doc)> = Vec::new();
     if let Some((chart, section)) = time_to_oom::section(&v.dir)? {
-        let out = render_all(
-            vec![(time_to_oom::STEM.into(), AnyChart::Forecast(chart))],
-            &plots,
-            &bar,
-        )?;
-        for (stem, svg, paths) in out {
-            svgs.insert(stem, svg);
-            files.extend(paths);
-        }
-        doc.blocks.extend(section.blocks);
+        extra.push((time_to_oom::STEM, AnyChart::Forecast(chart), section));
     }
-    // Matrix axes: only a run that swept some.
     if let Some((chart, section)) = axes::section(v) {
-        let out = render_all(
-            vec![(axes::STEM.into(), AnyChart::Axes(chart))],
-            &plots,
-            &bar,
-        )?;
-        for (stem, svg, paths) in out {
+        extra.push((axes::STEM, AnyChart::Axes(chart), section));
+    }
+    for (stem, chart, section) in extra {
+        for (stem, svg, paths) in render_all(vec![(stem.into(), chart)], &plots, &bar)? {
             svgs.insert(stem, svg);
             files.extend(paths);
         }
