@@ -146,6 +146,7 @@ fn main() -> Result<()> {
                 RepPlan {
                     scenario: sc.clone(),
                     rep,
+                    axes: Default::default(),
                     fixture: fixture.clone(),
                     toolchain: tc.clone(),
                     run_dir: out.join(format!("cadence-{i}")),

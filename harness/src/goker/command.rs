@@ -272,6 +272,7 @@ pub async fn record_groups(
             go: r.go.clone(),
             fixtures_dir: r.module.clone(),
             cache_dir: r.cache_dir.clone(),
+            matrix: Default::default(),
         }
     };
     let mut reports = Vec::new();
