@@ -144,6 +144,7 @@ fn check_rep(rep: &RepDir, info: &RunInfo) -> anyhow::Result<()> {
             p.display()
         )),
         TraceError::Fs(e) => e.into(),
+        e @ TraceError::NoTruth { .. } => bad(format!("merge: {e}")),
     })?;
     for (key, want) in [
         ("go_version", &info.go_version),

@@ -10,6 +10,7 @@
 //!     end.json      written last (atomically): how the repetition ended
 //!     fixture.log   the fixture's stdout and stderr (16 MiB per start, then a cut marker)
 //!   scores.csv      one row per scenario × detector × repetition (replay)
+//!   alarms.csv      a live recording's instead: each detector's first alarm, unjudged (replay)
 //!   summary.json    the aggregates, machine-readable (replay)
 //!   summary.md      the aggregates as Markdown tables (replay)
 //!   sweep.csv       the threshold sweep: recall and false alarms per threshold scale (replay)
@@ -78,6 +79,8 @@ pub const REPORT_MD: &str = "report.md";
 pub const REPORT_HTML: &str = "report.html";
 /// The overhead study's throughput rows, if it was pointed at the run directory.
 pub const OVERHEAD_CSV: &str = "overhead.csv";
+/// A live recording's replay: every detector's first alarm, not judged (no ground truth).
+pub const ALARMS_CSV: &str = "alarms.csv";
 
 /// A repetition's directory is `rep-<k>` below its scenario's.
 const REP_PREFIX: &str = "rep-";
@@ -200,6 +203,11 @@ impl RunDir {
 
     pub fn overhead_csv(&self) -> PathBuf {
         self.root.join(OVERHEAD_CSV)
+    }
+
+    /// A live recording's first alarms, unjudged.
+    pub fn alarms_csv(&self) -> PathBuf {
+        self.root.join(ALARMS_CSV)
     }
 
     /// Repetition `rep` of `scenario`.
@@ -408,6 +416,7 @@ mod tests {
         assert_eq!(run.report_md(), p("/r/report.md"));
         assert_eq!(run.report_html(), p("/r/report.html"));
         assert_eq!(run.overhead_csv(), p("/r/overhead.csv"));
+        assert_eq!(run.alarms_csv(), p("/r/alarms.csv"));
         let rep = run.rep("map-leak", 3);
         assert_eq!(rep.path(), Path::new("/r/traces/map-leak/rep-3"));
         assert_eq!(

@@ -36,7 +36,9 @@ pub struct AlarmRow {
     pub detector: String,
     /// First alarm, seconds since spawn; `None`: the detector stayed silent.
     pub t_s: Option<f64>,
-    pub outcome: ChartOutcome,
+    /// How the row was judged; `None`: not judged (a live recording has no ground truth), drawn
+    /// in neutral ink.
+    pub outcome: Option<ChartOutcome>,
 }
 
 /// The timeline chart's data.
@@ -102,10 +104,21 @@ impl Timeline {
             if self
                 .alarms
                 .iter()
-                .any(|a| a.t_s.is_some() && a.outcome == v)
+                .any(|a| a.t_s.is_some() && a.outcome == Some(v))
             {
                 items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
             }
+        }
+        if self
+            .alarms
+            .iter()
+            .any(|a| a.t_s.is_some() && a.outcome.is_none())
+        {
+            items.push((
+                "first alarm (not judged: no ground truth)".to_string(),
+                INK,
+                Swatch::Marker,
+            ));
         }
         items
     }
@@ -301,14 +314,23 @@ impl Timeline {
                     };
                     c.draw_series(std::iter::once(
                         EmptyElement::at((t, row(i)))
-                            + TriangleMarker::new((0, 0), 6, a.outcome.color().filled())
+                            + TriangleMarker::new(
+                                (0, 0),
+                                6,
+                                a.outcome.map_or(INK, ChartOutcome::color).filled(),
+                            )
                             + Text::new(text, (dx, 0), anchored(font(SMALL), side, VPos::Center)),
                     ))?;
                 }
                 None => {
                     c.draw_series(std::iter::once(
                         EmptyElement::at((0.0, row(i)))
-                            + Text::new("no alarm", (6, 0), colored(f.clone(), super::MISS)),
+                            + Text::new(
+                                "no alarm",
+                                (6, 0),
+                                // Silence is a miss only where a leak was known.
+                                colored(f.clone(), a.outcome.map_or(INK, |_| super::MISS)),
+                            ),
                     ))?;
                 }
             }
@@ -345,12 +367,12 @@ mod tests {
                 AlarmRow {
                     detector: "count".into(),
                     t_s: Some(5.0),
-                    outcome: ChartOutcome::InTime,
+                    outcome: Some(ChartOutcome::InTime),
                 },
                 AlarmRow {
                     detector: "slope".into(),
                     t_s: None,
-                    outcome: ChartOutcome::Missed,
+                    outcome: Some(ChartOutcome::Missed),
                 },
             ],
         }

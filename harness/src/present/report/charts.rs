@@ -161,7 +161,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
                 .find(|r| r.scenario == sc.name && r.rep == rep && r.detector == d);
             AlarmRow {
                 t_s: row.and_then(|r| r.alarm_s),
-                outcome: row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed),
+                outcome: Some(row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed)),
                 detector: d,
             }
         })
