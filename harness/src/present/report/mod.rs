@@ -11,12 +11,14 @@
 //! chart gets ([`charts`], [`panels`], [`visible`]) and where its files go ([`names`]). Must
 //! not run fixtures, run a detector or score: scores come from `scores.csv`, and the threshold
 //! sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote it (a run without one gets a
-//! line saying so and no sweep chart, never a re-scoring).
+//! line saying so and no sweep chart, never a re-scoring). A live recording, which has no
+//! scores, gets its own short report ([`live`]).
 
 pub mod charts;
 pub mod content;
 pub mod doc;
 pub mod findings;
+pub mod live;
 pub mod load;
 pub mod names;
 pub mod panels;
