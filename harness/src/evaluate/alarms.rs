@@ -106,7 +106,7 @@ fn absent(rec: &Recording, watched: Watched) -> Option<String> {
         .series(&rec.samples)
         .iter()
         .any(|(t, _)| *t >= warmup_s);
-    (!seen).then(|| format!("no {watched} data in this recording (the service does not serve its probe)"))
+    (!seen).then(|| format!("no {watched} data in this recording (the service does not serve it)"))
 }
 
 /// A row of `alarms.csv`: times in seconds since the recording started.

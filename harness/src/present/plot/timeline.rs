@@ -52,7 +52,12 @@ pub struct Timeline {
     pub onset_s: Option<f64>,
     pub panels: Vec<Panel>,
     pub alarms: Vec<AlarmRow>,
+    /// What `t = 0` is, for the time axis: [`FIXTURE_START`] for a scenario's repetition.
+    pub since: &'static str,
 }
+
+/// The time axis's origin for a repetition the harness started.
+pub const FIXTURE_START: &str = "the fixture started";
 
 /// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
 const WIDTH: u32 = 750;
@@ -273,7 +278,7 @@ impl Timeline {
             .y_labels(n as usize)
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&label)
-            .x_desc("time since the fixture started (s)")
+            .x_desc(format!("time since {} (s)", self.since))
             .label_style(font(SMALL + 1.0))
             .axis_desc_style(font(SMALL + 1.0))
             .draw()?;
@@ -375,6 +380,7 @@ mod tests {
                     outcome: Some(ChartOutcome::Missed),
                 },
             ],
+            since: FIXTURE_START,
         }
     }
 

@@ -199,6 +199,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         onset_s: onset,
         panels: panels::timeline_panels(&sc.truth.grows, &t.samples),
         alarms,
+        since: crate::present::plot::timeline::FIXTURE_START,
     }
 }
 

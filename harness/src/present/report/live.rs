@@ -121,6 +121,7 @@ pub fn timeline(r: &Recording, rows: &[AlarmRecord]) -> Timeline {
                 outcome: None,
             })
             .collect(),
+        since: "the recording started",
     }
 }
 
