@@ -183,7 +183,12 @@ impl TraceWriter {
         TraceWriter::open(rep, &json, meta.interval_s, meta.warmup_s)
     }
 
-    fn open(rep: &RepDir, meta_json: &[u8], interval_s: f64, warmup_s: f64) -> Result<Self, FsError> {
+    fn open(
+        rep: &RepDir,
+        meta_json: &[u8],
+        interval_s: f64,
+        warmup_s: f64,
+    ) -> Result<Self, FsError> {
         fsio::create_dir_all(rep.path())?;
         let _ = std::fs::remove_file(rep.end_json());
         fsio::write_atomic(&rep.meta_json(), meta_json)?;

@@ -103,7 +103,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     match num.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(Duration::from_secs_f64(v * scale)),
-        _ => Err(format!("`{s}`: not a positive duration (e.g. 30s, 5m, 0.5)")),
+        _ => Err(format!(
+            "`{s}`: not a positive duration (e.g. 30s, 5m, 0.5)"
+        )),
     }
 }
 
@@ -164,7 +166,9 @@ pub fn target(url: &str, allow_remote: bool) -> Result<SocketAddr, BadInput> {
 /// Loopback: 127.0.0.0/8, ::1, and an IPv4 loopback mapped into IPv6.
 fn is_loopback(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         IpAddr::V4(v4) => v4.is_loopback(),
     }
 }
@@ -355,7 +359,11 @@ mod tests {
             assert!(a.ip().is_loopback(), "{ok}: {a}");
             assert_eq!(a.port(), 6060);
         }
-        for remote in ["http://10.1.2.3:6060", "http://[2001:db8::1]:6060", "http://0.0.0.0:6060"] {
+        for remote in [
+            "http://10.1.2.3:6060",
+            "http://[2001:db8::1]:6060",
+            "http://0.0.0.0:6060",
+        ] {
             let e = target(remote, false).unwrap_err().to_string();
             assert!(
                 e.contains("is not a loopback address")
@@ -368,7 +376,9 @@ mod tests {
                 remote.trim_start_matches("http://")
             );
         }
-        let e = target("https://127.0.0.1:6060", false).unwrap_err().to_string();
+        let e = target("https://127.0.0.1:6060", false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("only http"), "{e}");
         let e = target("http://127.0.0.1:6060/metrics", false)
             .unwrap_err()

@@ -82,11 +82,8 @@ pub fn first_alarms(rec: &Recording, set: &DetectorSet, params: &Params) -> Vec<
     for ext in &set.external {
         let hello = Hello::new(&ext.name, warmup_s, rec.meta.interval_s, &ext.limits);
         let mut gate = Gate::new(warmup_s);
-        let verdict = external::session::run(
-            ext,
-            &hello,
-            rec.samples.iter().filter(|s| gate.admits(s.t)),
-        );
+        let verdict =
+            external::session::run(ext, &hello, rec.samples.iter().filter(|s| gate.admits(s.t)));
         rows.push(match verdict {
             Ok(alarm) => row(&ext.name, ext.watches, alarm),
             Err(fault) => AlarmRow {
@@ -239,7 +236,11 @@ mod tests {
         let mut w = TraceWriter::create_live(&RunDir::new(run).rep("live", 0), &meta).unwrap();
         for i in 0..60 {
             let t = i as f64 * 0.5;
-            let leaked = if t >= 10.0 { ((t - 10.0) * 10.0) as u64 } else { 0 };
+            let leaked = if t >= 10.0 {
+                ((t - 10.0) * 10.0) as u64
+            } else {
+                0
+            };
             let mut groups = vec![StackGroup {
                 count: 5,
                 wait: "IO wait".into(),
@@ -311,6 +312,9 @@ mod tests {
     fn a_directory_without_recordings_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let e = replay_live(dir.path(), &DetectorSet::registry()).unwrap_err();
-        assert!(format!("{e:#}").contains(&dir.path().display().to_string()), "{e:#}");
+        assert!(
+            format!("{e:#}").contains(&dir.path().display().to_string()),
+            "{e:#}"
+        );
     }
 }

@@ -108,7 +108,9 @@ pub fn alarms(rows: &[AlarmRow]) -> Table {
                     .total_cmp(&b.alarm_s.unwrap_or(f64::INFINITY)),
             )
     });
-    let several = recs.iter().any(|r| (&r.recording, r.rep) != (&recs[0].recording, recs[0].rep));
+    let several = recs
+        .iter()
+        .any(|r| (&r.recording, r.rep) != (&recs[0].recording, recs[0].rep));
     let mut t = Table::new(["detector", "first alarm", "grew", "site", "detail"])
         .right_aligned(&[false, true]);
     for r in recs {

@@ -83,7 +83,11 @@ impl LivePlan {
 
 /// Checks, before anything is written, that `addr` answers and that what answers is Go's pprof:
 /// its goroutine profile decodes and holds at least one goroutine.
-pub async fn check_answers(url: &str, addr: SocketAddr, timeout: Duration) -> Result<(), LiveError> {
+pub async fn check_answers(
+    url: &str,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), LiveError> {
     match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
@@ -202,7 +206,9 @@ fn gone(plan: &LivePlan, s: &Sample, unanswered: &mut u32) -> Option<String> {
     if let Some(pid) = plan.pid {
         if s.proc_mem.is_none() {
             let why = reason_of(s, "proc").unwrap_or("unreadable");
-            return Some(format!("the service went away: process {pid} is gone ({why})"));
+            return Some(format!(
+                "the service went away: process {pid} is gone ({why})"
+            ));
         }
     }
     match reason_of(s, "goroutine") {
@@ -270,7 +276,9 @@ mod tests {
         assert_eq!(gone(&p, &refused, &mut n), None);
         let why = gone(&p, &refused, &mut n).expect("gone at the third");
         assert!(
-            why.contains("stopped answering (3 ticks in a row: error sending request: Connection refused)"),
+            why.contains(
+                "stopped answering (3 ticks in a row: error sending request: Connection refused)"
+            ),
             "{why}"
         );
     }
@@ -335,6 +343,9 @@ mod tests {
             .unwrap();
         let e = check_answers("http://y", free, t).await.unwrap_err();
         assert!(matches!(e, LiveError::NoAnswer { .. }), "{e}");
-        assert!(e.to_string().starts_with("http://y does not answer: "), "{e}");
+        assert!(
+            e.to_string().starts_with("http://y does not answer: "),
+            "{e}"
+        );
     }
 }

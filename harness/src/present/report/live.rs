@@ -11,8 +11,8 @@ use super::doc::Doc;
 use super::{names, render_all, AnyChart, Generated, REPORT_HTML, REPORT_MD};
 use crate::evaluate::alarms::{self, AlarmRecord};
 use crate::fsio;
-use crate::present::plot::timeline::{AlarmRow, Timeline};
 use crate::present::plot::tick;
+use crate::present::plot::timeline::{AlarmRow, Timeline};
 use crate::present::report::panels;
 use crate::run_dir::{RunDir, ALARMS_CSV, PLOTS_DIR};
 use crate::scenario::Observable;
@@ -110,7 +110,11 @@ pub fn timeline(r: &Recording, rows: &[AlarmRecord]) -> Timeline {
         warmup_s: r.meta.warmup_s,
         onset_s: None,
         panels: panels::timeline_panels(
-            &[Observable::Goroutines, Observable::GoHeap, Observable::CMemory],
+            &[
+                Observable::Goroutines,
+                Observable::GoHeap,
+                Observable::CMemory,
+            ],
             &r.samples,
         ),
         alarms: rows_of(r, rows)
@@ -131,14 +135,19 @@ fn report(recs: &[Recording], rows: &[AlarmRecord]) -> Doc {
         title: "leakbench: live recording".into(),
         ..Doc::default()
     };
-    d.p("**No ground truth.** Nobody declared whether this service leaks, nor since when, so \
+    d.p(
+        "**No ground truth.** Nobody declared whether this service leaks, nor since when, so \
          nothing is scored: no true or false alarms, no recall, no latency. What follows is \
          which detectors would have fired, and when, in seconds since the recording started. \
-         A detector whose probe the service does not serve cannot say (not applicable).");
+         A detector whose probe the service does not serve cannot say (not applicable).",
+    );
     for r in recs {
         d.h(1, format!("{} (repetition {})", r.meta.name, r.meta.rep));
         let l = &r.meta.live;
-        let pid = l.pid.map(|p| format!(", RSS from process {p}")).unwrap_or_default();
+        let pid = l
+            .pid
+            .map(|p| format!(", RSS from process {p}"))
+            .unwrap_or_default();
         d.p(format!(
             "Recorded from `{}` (address {}{pid}), starting {}, a sample every {} s: {} samples.",
             l.url,
