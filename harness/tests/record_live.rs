@@ -172,6 +172,28 @@ fn a_loopback_service_is_recorded_and_replay_and_plot_show_its_alarms_unscored()
     assert_eq!(row("goleak").state, "not-applicable");
     assert_eq!(row("finalizer-backlog").state, "not-applicable");
 
+    // An external detector (the LeakProf-style example) is run on the recording too.
+    let o = leakbench()
+        .arg("replay")
+        .arg(&out)
+        .args([
+            "--detectors-file",
+            "examples/detectors/leakprof/leakprof.toml",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = alarms::parse_csv(&std::fs::read_to_string(run.alarms_csv()).unwrap()).unwrap();
+    let lp = rows
+        .iter()
+        .find(|x| x.detector == "leakprof")
+        .expect("a leakprof row");
+    assert_eq!(
+        (lp.state.as_str(), lp.site.as_deref()),
+        ("fired", Some("main.block")),
+        "{lp:?}"
+    );
+
     let o = leakbench().arg("plot").arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(run.report_md()).unwrap();
