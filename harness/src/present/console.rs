@@ -59,36 +59,6 @@ pub fn results(summary: &Summary) -> Table {
     t
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::evaluate::score;
-
-    #[test]
-    fn one_line_per_detector_with_counts_that_add_up() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/replay/run");
-        let traces = crate::trace::load_run(&dir).unwrap();
-        let rows = crate::evaluate::replay::score_traces(
-            &traces,
-            crate::evaluate::detect::registry(),
-            &crate::evaluate::detect::Params::default(),
-        );
-        let summary = score::summarize(&rows);
-        let t = results(&summary);
-        assert_eq!(t.rows.len(), summary.by_detector.len());
-        for (row, a) in t.rows.iter().zip(&summary.by_detector) {
-            assert_eq!(row[0], a.detector);
-            // Every judged row is in exactly one of the two denominators.
-            assert_eq!(leaking(a) + clean(a) + a.na, a.rows, "{}", a.detector);
-        }
-        let text = t.text();
-        assert!(
-            text.lines().count() == summary.by_detector.len() + 2,
-            "{text}"
-        );
-    }
-}
-
 /// One row per recording × detector: when it first fired (seconds since the recording
 /// started), what grew and where, or that it stayed silent, or why it cannot say. Fired
 /// first, by time.
@@ -132,4 +102,34 @@ pub fn alarms(rows: &[AlarmRow]) -> Table {
         ]);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::score;
+
+    #[test]
+    fn one_line_per_detector_with_counts_that_add_up() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/replay/run");
+        let traces = crate::trace::load_run(&dir).unwrap();
+        let rows = crate::evaluate::replay::score_traces(
+            &traces,
+            crate::evaluate::detect::registry(),
+            &crate::evaluate::detect::Params::default(),
+        );
+        let summary = score::summarize(&rows);
+        let t = results(&summary);
+        assert_eq!(t.rows.len(), summary.by_detector.len());
+        for (row, a) in t.rows.iter().zip(&summary.by_detector) {
+            assert_eq!(row[0], a.detector);
+            // Every judged row is in exactly one of the two denominators.
+            assert_eq!(leaking(a) + clean(a) + a.na, a.rows, "{}", a.detector);
+        }
+        let text = t.text();
+        assert!(
+            text.lines().count() == summary.by_detector.len() + 2,
+            "{text}"
+        );
+    }
 }
