@@ -300,7 +300,18 @@ fn an_address_that_does_not_answer_or_answers_garbage_is_an_error_with_nothing_w
     assert!(!out.exists(), "no half directory");
 }
 
-/// Records `svc` for 30 s in the background, kills the service after `after`, and returns
+/// Waits (at most 15 s) until `n` samples of the recording in `out` are on disk.
+fn wait_for_samples(out: &Path, n: usize) -> leakbench::run_dir::RepDir {
+    let rep = RunDir::new(out).rep("live", 0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::fs::read_to_string(rep.trace_jsonl()).map_or(0, |t| t.lines().count()) < n {
+        assert!(Instant::now() < deadline, "no samples recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    rep
+}
+
+/// Records `svc` for 30 s in the background, kills the service once 4 samples are on disk, and returns
 /// how `record` ended and how long it took after the kill.
 fn kill_mid_recording(svc: &mut Service, out: &Path, with_pid: bool) -> (Output, Duration) {
     let pid = svc.pid().to_string();
@@ -315,13 +326,7 @@ fn kill_mid_recording(svc: &mut Service, out: &Path, with_pid: bool) -> (Output,
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for a few samples on disk.
-    let rep = RunDir::new(out).rep("live", 0);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::fs::read_to_string(rep.trace_jsonl()).map_or(0, |t| t.lines().count()) < 4 {
-        assert!(Instant::now() < deadline, "no samples recorded");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_samples(out, 4);
     svc.kill();
     let killed = Instant::now();
     let o = child.wait_with_output().unwrap();
@@ -376,12 +381,7 @@ fn ctrl_c_ends_the_recording_early_and_keeps_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let rep = RunDir::new(&out).rep("live", 0);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::fs::read_to_string(rep.trace_jsonl()).map_or(0, |t| t.lines().count()) < 3 {
-        assert!(Instant::now() < deadline, "no samples recorded");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let rep = wait_for_samples(&out, 3);
     // SAFETY: signals our own child.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);

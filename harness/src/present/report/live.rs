@@ -8,7 +8,7 @@
 //! a recording not replayed yet is refused with the command to run.
 
 use super::doc::Doc;
-use super::{names, render_all, AnyChart, Generated, REPORT_HTML, REPORT_MD};
+use super::{names, plot_bar, render_all, AnyChart, Generated, REPORT_HTML, REPORT_MD};
 use crate::evaluate::alarms::{self, AlarmRecord};
 use crate::fsio;
 use crate::present::plot::tick;
@@ -18,7 +18,7 @@ use crate::run_dir::{RunDir, ALARMS_CSV, PLOTS_DIR};
 use crate::scenario::Observable;
 use crate::trace::{self, Recording};
 use anyhow::Context;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::MultiProgress;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -53,13 +53,7 @@ pub fn generate(run_dir: &Path, mp: &MultiProgress) -> anyhow::Result<Generated>
             )
         })
         .collect();
-    let bar = mp.add(ProgressBar::new(todo.len() as u64));
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("plot");
+    let bar = plot_bar(mp, todo.len());
     let rendered = render_all(todo, &run_dir.join(PLOTS_DIR), &bar)?;
     bar.finish_with_message("done");
     let mut svgs = BTreeMap::new();

@@ -121,13 +121,7 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
             AnyChart::Timeline(charts::timeline(v, t)),
         ));
     }
-    let bar = mp.add(ProgressBar::new(todo.len() as u64));
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("plot");
+    let bar = plot_bar(mp, todo.len());
     let plots = v.dir.join(PLOTS_DIR);
     let rendered = render_all(todo, &plots, &bar)?;
     bar.finish_with_message("done");
@@ -175,6 +169,18 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         pages,
         charts: files,
     })
+}
+
+/// The progress bar of drawing `charts` charts.
+fn plot_bar(mp: &MultiProgress, charts: usize) -> ProgressBar {
+    let bar = mp.add(ProgressBar::new(charts as u64));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("plot");
+    bar
 }
 
 /// Renders and writes charts on every core; results in input order.
