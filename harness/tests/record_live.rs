@@ -311,8 +311,8 @@ fn wait_for_samples(out: &Path, n: usize) -> leakbench::run_dir::RepDir {
     rep
 }
 
-/// Records `svc` for 30 s in the background, kills the service once 4 samples are on disk, and returns
-/// how `record` ended and how long it took after the kill.
+/// Records `svc` for 30 s in the background, kills the service once 4 samples are on disk,
+/// and returns how `record` ended and how long it took after the kill.
 fn kill_mid_recording(svc: &mut Service, out: &Path, with_pid: bool) -> (Output, Duration) {
     let pid = svc.pid().to_string();
     let mut args = vec![svc.url.as_str(), "--duration", "30s"];
