@@ -34,7 +34,7 @@ fn thinned(t: &Trace, n: usize) -> Trace {
             return true;
         }
         i += 1;
-        i % n != 0
+        !i.is_multiple_of(n)
     });
     t
 }

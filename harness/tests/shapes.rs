@@ -42,8 +42,10 @@ enum Shape {
     /// Swings over at least `least` (max − min after the onset) while the mean of the first
     /// half after the onset and of the second half differ by less than `mean_within`.
     Swing { least: f64, mean_within: f64 },
-    /// Grows at least `least` from the first quarter to the last, and the last quarter's
-    /// median is within `flat_within` of the third quarter's.
+    /// Grows at least `least` from its first three points to the last quarter's median, which
+    /// is within `flat_within` of the third quarter's. (From the first points, not the first
+    /// quarter: the warming lasts a fixed time, so in a longer run the first quarter already
+    /// holds most of it.)
     Plateau { least: f64, flat_within: f64 },
 }
 
@@ -195,6 +197,7 @@ fn check_negative(
             }
         }
         Plateau { least, flat_within } => {
+            let level = median(v[..3].to_vec());
             if q4 - level < least {
                 fail.push(format!("{label}: grew only {level:.0} -> {q4:.0}"));
             }

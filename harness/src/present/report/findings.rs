@@ -1,18 +1,21 @@
 //! The verdicts the report opens with, and the per-class judgements the summary table shares
 //! with them: which detector is best for each leak class at an acceptable false-alarm rate,
-//! which ones cry wolf, which leaks nobody catches, and how long leaks were watched. Generated
-//! from `scores.csv` (through [`score::summarize`]) and the traces; nothing is re-scored.
+//! which ones cry wolf, which leaks nobody catches, how long leaks were watched, and how well
+//! the samples kept their schedule. Generated from `scores.csv` (through
+//! [`score::summarize`]) and the traces; nothing is re-scored.
 //!
 //! "Acceptable" is one number, [`ACCEPTABLE_FALSE_ALARMS`] (5 %), the same the threshold-sweep
 //! chart shades: a detector with more false alarms on a class's non-leaking repetitions is
 //! never named best or fastest for it, however high its recall.
 
 use super::charts;
+use super::content;
 use super::doc::Block;
 use super::load::RunView;
 use super::names;
 use crate::evaluate::detect;
 use crate::evaluate::score::{Aggregate, Outcome, Summary};
+use crate::fidelity;
 use crate::present::plot::tick;
 use crate::scenario::LeakClass;
 use std::cmp::Ordering;
@@ -191,6 +194,9 @@ pub fn findings(v: &RunView, s: &Summary) -> Vec<Block> {
     if let Some(w) = watched_sentence(v, &charts::detectors(v)) {
         more.push(w);
     }
+    if let Some(f) = sampling_sentence(v) {
+        more.push(f);
+    }
     blocks.push(Block::List(more));
     blocks
 }
@@ -270,6 +276,42 @@ pub fn watched_sentence(v: &RunView, order: &[String]) -> Option<String> {
         ));
     }
     Some(text)
+}
+
+/// How well the recording kept its sampling schedule ([`crate::fidelity`]): the interval, the
+/// p99 gap between samples (median and worst over the repetitions), the longest gap, the
+/// samples missed, and how many repetitions were not judged because their samples came too
+/// late. A verdict on a detector is only as good as the samples it was given.
+pub fn sampling_sentence(v: &RunView) -> Option<String> {
+    let rows: Vec<fidelity::RepFidelity> = v
+        .traces
+        .iter()
+        .map(|t| fidelity::RepFidelity::of(t, None))
+        .collect();
+    let f = fidelity::summarize(&rows);
+    let intervals: BTreeSet<String> = rows
+        .iter()
+        .map(|r| content::secs(Some(r.fidelity.interval_s)))
+        .collect();
+    let (p99, worst, longest) = (f.gap_p99_median_s?, f.gap_p99_max_s?, f.gap_max_s?);
+    let late = match f.too_late {
+        0 => "every repetition was judged".to_string(),
+        1 => "1 repetition was not judged because its samples came too late".to_string(),
+        n => format!("{n} repetitions were not judged because their samples came too late"),
+    };
+    Some(format!(
+        "**Sampling**: every {} as scheduled; the p99 gap between samples was {} (median over {} repetitions, worst {}), the longest gap {}, and {} of {} intended samples were missed; {late} (a p99 gap past {} intervals or over {} missed; per repetition in `{}`).",
+        join_and(&intervals.into_iter().collect::<Vec<_>>()),
+        content::secs(Some(p99)),
+        f.reps,
+        content::secs(Some(worst)),
+        content::secs(Some(longest)),
+        f.missed,
+        f.intended,
+        fidelity::MAX_P99_GAP_INTERVALS,
+        pct(Some(fidelity::MAX_MISSED_FRACTION)),
+        fidelity::FIDELITY_CSV,
+    ))
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -336,6 +336,13 @@ mod tests {
             .expect("the window caveat");
         assert!(caveat.contains("`theil-sen-heap` (20 s)"), "{caveat}");
         assert!(!caveat.contains("goroutine-threshold"), "{caveat}");
+        // The findings say how well the samples kept their schedule, from the traces.
+        let sampling = md
+            .lines()
+            .find(|l| l.contains("**Sampling**: every 0.5 s"))
+            .expect("the sampling sentence");
+        assert!(sampling.contains("median over 3 repetitions"), "{sampling}");
+        assert!(sampling.contains("every repetition was judged"), "{sampling}");
         // Deterministic: drawing again gives the same report.
         generate(&dir, &mp).unwrap();
         assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
