@@ -101,6 +101,8 @@ enum Cmd {
     /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv if
     /// present) and
     /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
+    /// A live recording (`leakbench record`, then `replay`) gets its timeline, every first
+    /// alarm marked unjudged, and a short report, from DIR/alarms.csv.
     #[command(verbatim_doc_comment)]
     Plot(PlotArgs),
     /// Re-score a recorded run with every detector: no processes, deterministic.
@@ -109,6 +111,9 @@ enum Cmd {
     /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
     /// alarms of every detector at thresholds from 1/16x to 16x). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
+    /// A live recording (`leakbench record`) has no ground truth: replay lists when each
+    /// detector first fired (or that it stayed silent, or cannot say) into DIR/alarms.csv,
+    /// and scores nothing.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// List detectors: name, the series it watches, its trend window, and its threshold.

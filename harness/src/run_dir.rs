@@ -6,6 +6,7 @@
 //!   merge.json      a merged run only: where its repetitions came from (`merge`)
 //!   traces/<scenario>/rep-<k>/
 //!     meta.json     written before the first sample (atomically): scenario, Go version, GOGC, …
+//!                   (a live recording's: where and how it was read, and no scenario)
 //!     trace.jsonl   one Sample per line, appended and flushed as each is taken
 //!     end.json      written last (atomically): how the repetition ended
 //!     fixture.log   the fixture's stdout and stderr (16 MiB per start, then a cut marker)
