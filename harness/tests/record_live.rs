@@ -83,6 +83,16 @@ fn record(args: &[&str]) -> Command {
     c
 }
 
+/// `leakbench record URL --duration 2s --out OUT`, run to its end; and its stderr.
+fn record_2s(url: &str, out: &Path) -> (Output, String) {
+    let o = record(&[url, "--duration", "2s", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    (o, err)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -244,11 +254,7 @@ fn a_service_beyond_loopback_is_refused_without_the_flag() {
     // 192.0.2.0/24 is reserved for documentation: nothing answers there, and it must not be
     // tried at all.
     let t0 = Instant::now();
-    let o = record(&["http://192.0.2.7:6060", "--duration", "2s", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = stderr(&o);
+    let (o, err) = record_2s("http://192.0.2.7:6060", &out);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
@@ -276,11 +282,7 @@ fn an_address_that_does_not_answer_or_answers_garbage_is_an_error_with_nothing_w
         .local_addr()
         .unwrap();
     let out = tmp.path().join("rec");
-    let o = record(&[&format!("http://{free}"), "--duration", "2s", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = stderr(&o);
+    let (o, err) = record_2s(&format!("http://{free}"), &out);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains("does not answer") && err.trim().lines().count() == 1,
@@ -305,11 +307,7 @@ fn an_address_that_does_not_answer_or_answers_garbage_is_an_error_with_nothing_w
             );
         }
     });
-    let o = record(&[&format!("http://{addr}"), "--duration", "2s", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = stderr(&o);
+    let (o, err) = record_2s(&format!("http://{addr}"), &out);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!(
