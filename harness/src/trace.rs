@@ -507,6 +507,54 @@ site = 'main\.f'
     }
 
     #[test]
+    fn a_live_recording_loads_only_as_a_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let live = LiveMeta {
+            format: TRACE_FORMAT,
+            harness_version: "test".into(),
+            live: LiveSource {
+                url: "http://localhost:6060".into(),
+                addr: "127.0.0.1:6060".into(),
+                pid: Some(7),
+            },
+            name: "svc".into(),
+            rep: 0,
+            started: "2026-01-01T00:00:00Z".into(),
+            interval_s: 0.5,
+            duration_s: 10.0,
+            warmup_s: 0.0,
+            probes: ProbeSet::default(),
+        };
+        let rep = run.rep("svc", 0);
+        let mut w = TraceWriter::create_live(&rep, &live).unwrap();
+        w.declare_onset(3.0).unwrap(); // nothing to declare: meta.json is unchanged
+        w.append(&Sample {
+            t: 0.1,
+            ..Default::default()
+        })
+        .unwrap();
+        w.finish(EndStatus::Crashed, "the service went away", 0.2)
+            .unwrap();
+        let r = load_recording(&rep).unwrap();
+        assert_eq!((r.meta, r.samples.len()), (live, 1));
+        assert_eq!(r.end.unwrap().status, EndStatus::Crashed);
+        assert!(is_live(&rep) && holds_live(dir.path()));
+        match load(&rep) {
+            Err(TraceError::NoTruth { path }) => assert_eq!(path, rep.meta_json()),
+            other => panic!("{other:?}"),
+        }
+        // A scenario's repetition is not a recording.
+        let other = run.rep("t", 0);
+        TraceWriter::create(&other, &meta()).unwrap();
+        assert!(!is_live(&other));
+        assert!(matches!(
+            load_recording(&other),
+            Err(TraceError::Format { .. })
+        ));
+    }
+
+    #[test]
     fn finished_rep_has_end_and_wrong_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let rep = RunDir::new(dir.path()).rep("t", 1);
