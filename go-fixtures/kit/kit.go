@@ -5,7 +5,8 @@
 //   - the common flags (-onset, -rate, -max-units, -duration, -seed, -fixed) and the workload
 //     flags (-ops-rate, -workers);
 //   - the HTTP server on LEAKBENCH_LISTEN (loopback only) with net/http/pprof and the
-//     /leakbench/metrics, /leakbench/truth, /leakbench/work and /leakbench/goleak endpoints;
+//     /leakbench/metrics, /leakbench/truth, /leakbench/work, /leakbench/runtime and
+//     /leakbench/goleak endpoints;
 //   - the readiness line `LEAKBENCH READY <addr>` on stdout;
 //   - exiting on SIGTERM/SIGINT, when the parent dies and after -duration;
 //   - the ground truth (onset on CLOCK_MONOTONIC, leaked units, site), which the fixture
@@ -26,6 +27,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sort"
 	"strconv"
@@ -117,6 +120,7 @@ func Main(site string, run func(k *Kit)) {
 	mux.HandleFunc("/leakbench/metrics", serveMetrics)
 	mux.HandleFunc("/leakbench/truth", k.serveTruth)
 	mux.HandleFunc("/leakbench/work", k.serveWork)
+	mux.HandleFunc("/leakbench/runtime", serveRuntime)
 	go func() {
 		err := http.Serve(ln, mux)
 		fail("http: " + err.Error())
@@ -259,6 +263,45 @@ func (k *Kit) serveTruth(w http.ResponseWriter, _ *http.Request) {
 		t.OnsetMonoNs = &ns
 	}
 	writeJSON(w, t)
+}
+
+// runtimeFacts is what the Go runtime says this process runs with: the harness compares it
+// with the values it meant to set (a matrix axis), so a setting that did not reach the
+// program shows.
+type runtimeFacts struct {
+	GoVersion  string `json:"go_version"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GOGC       string `json:"gogc"`       // an integer, or "off"
+	GOMEMLIMIT string `json:"gomemlimit"` // bytes, or "off"
+}
+
+var runtimeMu sync.Mutex
+
+func serveRuntime(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, readRuntime())
+}
+
+func readRuntime() runtimeFacts {
+	// SetGCPercent returns the previous setting: set it to itself to read it. Two requests at
+	// once must not interleave, or one would read the other's placeholder.
+	runtimeMu.Lock()
+	pct := debug.SetGCPercent(100)
+	debug.SetGCPercent(pct)
+	runtimeMu.Unlock()
+	f := runtimeFacts{
+		GoVersion:  runtime.Version(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GOGC:       "off",
+		GOMEMLIMIT: "off",
+	}
+	if pct >= 0 {
+		f.GOGC = strconv.Itoa(pct)
+	}
+	// A negative limit reads the current one without changing it; MaxInt64 is "no limit".
+	if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
+		f.GOMEMLIMIT = strconv.FormatInt(lim, 10)
+	}
+	return f
 }
 
 // --- leak driver ---

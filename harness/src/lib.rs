@@ -21,7 +21,8 @@
 //!   stage reads them. [`leak_class`] is their vocabulary for what a leak is: its class (the
 //!   cause, free text) and what it grows (an observable, the detectors' words).
 //!   So does [`fidelity`]: how well a repetition's samples kept their schedule, stated by
-//!   the recorder and judged by scoring.
+//!   the recorder and judged by scoring. [`axes`] is what a run sweeps besides scenarios
+//!   (Go toolchains, GOGC, GOMEMLIMIT, GOMAXPROCS): a cell is a scenario at one point.
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded
 //!   traces (record once, evaluate many times); [`present`] draws and lays out what evaluation
 //!   wrote.
@@ -37,6 +38,7 @@
 //! module belongs to, and a stage folder's `mod.rs` is where its "owns / must not" rule lives.
 
 pub mod app;
+pub mod axes;
 pub mod bad_input;
 pub mod clock;
 pub mod evaluate;

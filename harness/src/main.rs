@@ -64,7 +64,8 @@ enum Cmd {
     ///
     /// Each scenario × repetition starts its fixture on a free loopback port, samples it
     /// every `interval_s` for `duration_s`, and appends each sample to
-    /// OUT/traces/<scenario>/rep-<k>/trace.jsonl as it is taken. Ctrl-C stops cleanly:
+    /// OUT/traces/<scenario>/rep-<k>/trace.jsonl as it is taken (<scenario>@<axes> with
+    /// --matrix). Ctrl-C stops cleanly:
     /// fixtures are killed, finished repetitions kept; `--resume OUT` completes the rest.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
@@ -232,6 +233,30 @@ struct MatrixArgs {
     /// Skip the goroutineleak profile probe (it runs a special GC cycle at every sample).
     #[arg(long, conflicts_with = "resume")]
     no_goroutineleak: bool,
+    /// Sweep an axis (repeatable): every scenario × repetition runs at every point of the
+    /// cross product of the axes given. Axes: go (paths to go commands, >= 1.26; default the
+    /// --go one), GOGC (integers or off), GOMEMLIMIT (bytes with B, KiB, MiB, GiB or TiB, or
+    /// off), GOMAXPROCS (positive integers). A swept value overrides the scenario's own.
+    /// Cells are recorded into traces/<scenario>@<axes>/rep-<k>, and scores.csv gains a
+    /// column per axis. E.g. --matrix GOGC=50,100,off --matrix go=go,/opt/go1.27/bin/go
+    #[arg(
+        long = "matrix",
+        value_name = "AXIS=V1,V2,...",
+        conflicts_with = "resume"
+    )]
+    matrix: Vec<String>,
+    /// Sweep the axes of a TOML file: one key per axis, each a list of values (strings or
+    /// integers; relative go paths are taken from the file's directory), e.g.
+    ///   GOGC = [50, 100, "off"]
+    ///   go = ["go", "../target/go-matrix/venv-1.27.3/bin/go"]
+    /// An axis may be in the file or in --matrix, not both (docs/matrix.md).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "resume",
+        verbatim_doc_comment
+    )]
+    matrix_file: Option<PathBuf>,
     #[command(flatten)]
     export: ExportArgs,
     #[command(flatten)]
@@ -587,6 +612,8 @@ impl MatrixArgs {
             shard: self.shard,
             resume: self.resume,
             no_goroutineleak: self.no_goroutineleak,
+            matrix: self.matrix,
+            matrix_file: self.matrix_file,
             no_score,
             detectors_file: self.external.detectors_file,
         }

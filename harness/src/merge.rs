@@ -13,6 +13,7 @@
 //! come from [`crate::run_dir`]. Must not sample or score (replay does) and never modifies its
 //! inputs.
 
+use crate::axes::{Axis, AxisValues};
 use crate::bad_input::BadInput;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::fsio::{self, FsError};
@@ -83,7 +84,18 @@ fn check_compatible(
             b.harness_version.clone(),
         ));
     }
-    if a.go_version != b.go_version {
+    let (axes_a, axes_b) = (axis_names(a.matrix.axes()), axis_names(b.matrix.axes()));
+    if axes_a != axes_b {
+        return Err(bad(format!(
+            "merge: {}: key `matrix` sweeps {axes_b} but {} sweeps {axes_a} (fix: merge only runs whose cells have the same axes)",
+            b_dir.run_json().display(),
+            a_dir.path().display()
+        )));
+    }
+    // Runs that sweep Go toolchains hold cells of several Go versions: the version is part of
+    // each cell's identity then, not of the run's.
+    let sweeps_go = a.matrix.values(Axis::Go).is_some();
+    if !sweeps_go && a.go_version != b.go_version {
         return Err(differ(
             "go_version",
             a.go_version.clone(),
@@ -125,9 +137,27 @@ fn check_compatible(
     Ok(())
 }
 
-/// A repetition of an input: `(scenario, rep-k)`, its place under `traces/`.
+/// A repetition of an input: `(cell, rep-k)`, its place under `traces/` (the cell is the
+/// scenario with its axis values, if the run sweeps any).
 fn cell_of(rep: &RepDir) -> (String, String) {
-    (rep.scenario(), rep.name())
+    (rep.cell(), rep.name())
+}
+
+/// `GOGC,GOMAXPROCS`, or `no axis`.
+fn axis_names(axes: impl Iterator<Item = Axis>) -> String {
+    let names: Vec<&str> = axes.map(Axis::name).collect();
+    if names.is_empty() {
+        "no axis".into()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The axes a repetition's `meta.json` says it was recorded at (none in older traces).
+fn rep_axes(v: &serde_json::Value) -> AxisValues {
+    v.get("axes")
+        .and_then(|a| serde_json::from_value(a.clone()).ok())
+        .unwrap_or_default()
 }
 
 /// Refuses a repetition whose trace format or versions differ from its run's.
@@ -146,10 +176,22 @@ fn check_rep(rep: &RepDir, info: &RunInfo) -> anyhow::Result<()> {
         TraceError::Fs(e) => e.into(),
         e @ TraceError::NoTruth { .. } => bad(format!("merge: {e}")),
     })?;
+    let axes = rep_axes(&v);
+    let (got, want) = (axis_names(axes.axes()), axis_names(info.matrix.axes()));
+    if got != want {
+        return Err(bad(format!(
+            "merge: {}: key `axes` has {got} but its run sweeps {want} (fix: merge only runs whose cells have the same axes)",
+            p.display()
+        )));
+    }
     for (key, want) in [
         ("go_version", &info.go_version),
         ("harness_version", &info.harness_version),
     ] {
+        // A cell of a Go sweep has its own version (one of the run's).
+        if key == "go_version" && axes.get(Axis::Go).is_some() {
+            continue;
+        }
         let got = v.get(key).and_then(|g| g.as_str()).unwrap_or_default();
         if got != want {
             return Err(bad(format!(
@@ -252,9 +294,19 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
             }
         }
     }
+    let mut go_versions: Vec<String> = Vec::new();
+    let mut matrix = first.matrix.clone();
+    for (_, info) in &infos {
+        for v in info.go_version.split(',') {
+            if !go_versions.iter().any(|g| g == v) {
+                go_versions.push(v.to_string());
+            }
+        }
+        matrix.union(&info.matrix);
+    }
     let merged = RunInfo {
         harness_version: first.harness_version.clone(),
-        go_version: first.go_version.clone(),
+        go_version: go_versions.join(","),
         scenarios,
         scenario_defs: defs,
         reps: infos.iter().map(|(_, i)| i.reps).max().unwrap_or(1),
@@ -267,6 +319,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<MergeReport> {
             .map(|(_, i)| i.started.clone())
             .min()
             .unwrap_or_default(),
+        matrix,
     };
     let merged_inputs: Vec<MergedInput> = infos
         .iter()
@@ -338,7 +391,85 @@ mod tests {
             probes: ProbeSet::default(),
             machine: run::Machine::this(),
             started: "2025-01-01T00:00:00Z".into(),
+            matrix: Default::default(),
         }
+    }
+
+    /// A run directory of the test scenario's repetitions `reps` at each of `points` (one
+    /// sweep over `flag`, e.g. `GOGC=50,100`), its run.json saying so.
+    fn swept_dir(root: &Path, name: &str, flag: &str, reps: &[u32]) -> PathBuf {
+        let dir = RunDir::new(root.join(name));
+        let mut grid = crate::axes::Grid::default();
+        grid.add_flag(flag).unwrap();
+        for point in grid.points(|p| p.into()) {
+            for rep in reps {
+                let mut meta = crate::trace::tests::meta();
+                meta.rep = *rep;
+                meta.axes = point.clone();
+                let rd = dir.cell_rep(&meta.scenario.name, &point, *rep);
+                let mut w = TraceWriter::create(&rd, &meta).unwrap();
+                w.append(&crate::sample::Sample::default()).unwrap();
+                w.finish(EndStatus::Completed, "done", 1.0).unwrap();
+            }
+        }
+        let mut i = info(None);
+        i.matrix = grid;
+        dir.save_info(&i).unwrap();
+        dir.path().to_path_buf()
+    }
+
+    #[test]
+    fn merges_runs_of_the_same_axes_cell_by_cell() {
+        let t = tempfile::tempdir().unwrap();
+        let a = swept_dir(t.path(), "a", "GOGC=50,100", &[0]);
+        let b = swept_dir(t.path(), "b", "GOGC=50,100", &[1]);
+        let out = t.path().join("m");
+        let r = merge(&[a.clone(), b], &out).unwrap();
+        assert_eq!(r.cells, 4);
+        let info = RunDir::new(&out).load_info().unwrap();
+        assert_eq!(info.matrix.values(Axis::Gogc).unwrap(), ["50", "100"]);
+        // The same scenario and repetition at two GOGC values are two cells, not an overlap;
+        // the same at the same value is.
+        let c = swept_dir(t.path(), "c", "GOGC=100", &[0]);
+        let e = merge(&[a, c], &t.path().join("m2"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t@GOGC=100 rep-0 is in both"), "{e}");
+    }
+
+    #[test]
+    fn refuses_to_mix_cells_whose_axes_differ() {
+        let t = tempfile::tempdir().unwrap();
+        let gogc = swept_dir(t.path(), "gogc", "GOGC=50", &[0]);
+        let procs = swept_dir(t.path(), "procs", "GOMAXPROCS=1", &[1]);
+        let plain = run_dir(t.path(), "plain", &[2], None);
+        let out = t.path().join("m");
+        for (x, y, want) in [
+            (&gogc, &procs, "key `matrix` sweeps GOMAXPROCS but"),
+            (&gogc, &plain, "key `matrix` sweeps no axis but"),
+            (&plain, &gogc, "key `matrix` sweeps GOGC but"),
+        ] {
+            let e = merge(&[x.clone(), y.clone()], &out).unwrap_err();
+            assert!(crate::bad_input::is_bad_input(&e), "{e:#}");
+            let s = e.to_string();
+            assert!(
+                s.contains(want)
+                    && s.contains("fix: merge only runs whose cells have the same axes")
+                    && !s.contains('\n'),
+                "{s}"
+            );
+        }
+        // A repetition whose own meta.json disagrees with its run.json is refused too.
+        let lying = swept_dir(t.path(), "lying", "GOGC=50", &[3]);
+        let mut i = RunDir::new(&lying).load_info().unwrap();
+        i.matrix = Default::default();
+        RunDir::new(&lying).save_info(&i).unwrap();
+        let e = merge(&[plain, lying], &out).unwrap_err().to_string();
+        assert!(
+            e.contains("key `axes` has GOGC but its run sweeps no axis"),
+            "{e}"
+        );
+        assert!(!out.exists(), "a refused merge writes nothing");
     }
 
     /// A run directory holding repetitions `reps` of the test scenario, with one sample each.

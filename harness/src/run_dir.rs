@@ -4,7 +4,8 @@
 //! RUN_DIR/
 //!   run.json        what was run ([`RunInfo`]): written by `run` and `merge`, read after
 //!   merge.json      a merged run only: where its repetitions came from (`merge`)
-//!   traces/<scenario>/rep-<k>/
+//!   traces/<cell>/rep-<k>/   <cell> is the scenario's name, or `<scenario>@<axes>` in a run
+//!                            that sweeps axes (`goroutine-x@go=go1.27.3,GOGC=50`)
 //!     meta.json     written before the first sample (atomically): scenario, Go version, GOGC, …
 //!                   (a live recording's: where and how it was read, and no scenario)
 //!     trace.jsonl   one Sample per line, appended and flushed as each is taken
@@ -32,6 +33,7 @@
 //! result file holds ([`crate::present::export`], [`crate::evaluate::sweep`],
 //! [`crate::fidelity`], [`crate::present::report`]); must not sample, score or draw.
 
+use crate::axes::{AxisValues, Grid};
 use crate::bad_input::BadInput;
 use crate::fsio::{self, FsError};
 use crate::record::probe::ProbeSet;
@@ -83,8 +85,12 @@ pub const OVERHEAD_CSV: &str = "overhead.csv";
 /// A live recording's replay: every detector's first alarm, not judged (no ground truth).
 pub const ALARMS_CSV: &str = "alarms.csv";
 
-/// A repetition's directory is `rep-<k>` below its scenario's.
+/// A repetition's directory is `rep-<k>` below its cell's.
 const REP_PREFIX: &str = "rep-";
+
+/// Between a scenario's name and its matrix point in a cell's directory name (scenario names
+/// never hold it).
+const CELL_SEP: char = '@';
 
 /// What `run.json` records about a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +109,9 @@ pub struct RunInfo {
     pub machine: Machine,
     /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub started: String,
+    /// The axes swept (`--matrix`, `--matrix-file`), `go` values as paths; absent when none.
+    #[serde(default, skip_serializing_if = "Grid::is_empty")]
+    pub matrix: Grid,
 }
 
 /// A run directory, existing or to be written.
@@ -211,11 +220,23 @@ impl RunDir {
         self.root.join(ALARMS_CSV)
     }
 
-    /// Repetition `rep` of `scenario`.
+    /// Repetition `rep` of `scenario` in a run without axes.
     pub fn rep(&self, scenario: &str, rep: u32) -> RepDir {
+        self.cell_rep(scenario, &AxisValues::default(), rep)
+    }
+
+    /// Repetition `rep` of the cell `scenario` × `axes`: `traces/<scenario>/rep-<k>` without
+    /// axes, `traces/<scenario>@<axes label>/rep-<k>` with them, so cells never share a
+    /// directory.
+    pub fn cell_rep(&self, scenario: &str, axes: &AxisValues, rep: u32) -> RepDir {
+        let cell = if axes.is_empty() {
+            scenario.to_string()
+        } else {
+            format!("{scenario}{CELL_SEP}{}", axes.label())
+        };
         RepDir::at(
             self.traces_dir()
-                .join(scenario)
+                .join(cell)
                 .join(format!("{REP_PREFIX}{rep}")),
         )
     }
@@ -327,9 +348,28 @@ impl RepDir {
         self.end_json().exists()
     }
 
-    /// The scenario it belongs to: the name of the directory above it.
+    /// The scenario it belongs to: the name of the directory above it, up to its matrix
+    /// point if any.
     pub fn scenario(&self) -> String {
+        let cell = self.cell();
+        match cell.split_once(CELL_SEP) {
+            Some((s, _)) => s.to_string(),
+            None => cell,
+        }
+    }
+
+    /// Its cell's directory name: the scenario, with its matrix point if any.
+    pub fn cell(&self) -> String {
         file_name(self.path.parent())
+    }
+
+    /// The matrix point its directory names (empty without one, or if the name is no
+    /// label): where it sits, which `meta.json`'s `axes` states.
+    pub fn axes(&self) -> AxisValues {
+        self.cell()
+            .split_once(CELL_SEP)
+            .and_then(|(_, l)| AxisValues::parse_label(l))
+            .unwrap_or_default()
     }
 
     /// Its own directory name, `rep-<k>`.
@@ -344,7 +384,7 @@ impl RepDir {
 
     /// The same repetition's place in another run directory (for copying it there).
     pub fn in_run(&self, run: &RunDir) -> RepDir {
-        RepDir::at(run.traces_dir().join(self.scenario()).join(self.name()))
+        RepDir::at(run.traces_dir().join(self.cell()).join(self.name()))
     }
 
     /// `meta.json` as JSON, once its `format` key says this leakbench reads the repetition:
@@ -397,6 +437,7 @@ mod tests {
             probes: ProbeSet::default(),
             machine: Machine::this(),
             started: "2025-01-01T00:00:00Z".into(),
+            matrix: Grid::default(),
         }
     }
 
@@ -438,6 +479,26 @@ mod tests {
             RunDir::new("/m").rep("map-leak", 3)
         );
         assert_eq!(RepDir::at("/x/weird").rep(), None);
+        assert_eq!(rep.cell(), "map-leak");
+        assert!(rep.axes().is_empty());
+    }
+
+    #[test]
+    fn cells_of_a_sweep_keep_apart() {
+        let run = RunDir::new("/r");
+        let mut a = AxisValues::default();
+        a.insert(crate::axes::Axis::Gogc, "50");
+        let rep = run.cell_rep("map-leak", &a, 1);
+        assert_eq!(rep.path(), Path::new("/r/traces/map-leak@GOGC=50/rep-1"));
+        assert_eq!(
+            (rep.scenario(), rep.cell(), rep.axes()),
+            ("map-leak".into(), "map-leak@GOGC=50".into(), a.clone())
+        );
+        assert_ne!(rep, run.rep("map-leak", 1));
+        assert_eq!(
+            rep.in_run(&RunDir::new("/m")),
+            RunDir::new("/m").cell_rep("map-leak", &a, 1)
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What a repetition's files hold, and writing and reading them: [`RepMeta`] (`meta.json`,
-//! fixed before the first sample), one [`Sample`] per line of `trace.jsonl` (appended and
+//! fixed before the first sample but for what only the running fixture can say: its declared
+//! onset and its runtime's [`RuntimeFacts`], rewritten once it is ready), one [`Sample`] per line of `trace.jsonl` (appended and
 //! flushed as each is taken, so a crash loses at most the sample being written; a torn last
 //! line is ignored on load) and [`RepEnd`] (`end.json`, written last, with the samples'
 //! [`Fidelity`] to their schedule).
@@ -13,6 +14,7 @@
 //! this leakbench reads and whether a repetition is finished is [`crate::run_dir`]'s; must
 //! not name a path, sample, detect or score.
 
+use crate::axes::{Axis, AxisValues};
 use crate::fidelity::Fidelity;
 use crate::fsio::{self, FsError};
 use crate::record::probe::ProbeSet;
@@ -50,6 +52,48 @@ pub struct RepMeta {
     /// sample has a measured onset ([`Trace::onset_s`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_onset_s: Option<f64>,
+    /// The run's matrix point this repetition belongs to (its cell is scenario × axes).
+    /// Empty, and absent from `meta.json`, when the run swept no axis (and in repetitions
+    /// recorded before axes existed).
+    #[serde(default, skip_serializing_if = "AxisValues::is_empty")]
+    pub axes: AxisValues,
+    /// What the fixture's own runtime said it runs with, read once after readiness; absent
+    /// for programs that do not serve it (no kit) and in older repetitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeFacts>,
+}
+
+/// The fixture's runtime settings as the Go runtime reports them (the kit's
+/// `/leakbench/runtime`): what it actually runs with, not what the harness meant to set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeFacts {
+    /// `runtime.Version()`, e.g. `go1.27.3`, or `go1.26.8-X:goroutineleakprofile` when built
+    /// with an experiment.
+    pub go_version: String,
+    /// `runtime.GOMAXPROCS(0)`.
+    pub gomaxprocs: u32,
+    /// `debug.SetGCPercent` read back: an integer, or `off`.
+    pub gogc: String,
+    /// `debug.SetMemoryLimit(-1)` in bytes, or `off` (no limit: math.MaxInt64).
+    pub gomemlimit: String,
+}
+
+impl RuntimeFacts {
+    /// Whether the runtime's value of `axis` is `value` (GOMEMLIMIT compared in bytes; `go`
+    /// by version).
+    pub fn agrees(&self, axis: Axis, value: &str) -> bool {
+        match axis {
+            // The release, without the experiments a 1.26 build names after it.
+            Axis::Go => self.go_version.split("-X:").next() == Some(value),
+            Axis::Gogc => self.gogc == value,
+            Axis::Gomaxprocs => self.gomaxprocs.to_string() == value,
+            Axis::Gomemlimit => {
+                value == self.gomemlimit
+                    || crate::axes::parse_byte_count(value).map(|b| b.to_string())
+                        == Some(self.gomemlimit.clone())
+            }
+        }
+    }
 }
 
 /// Where a live recording was read from.
@@ -217,6 +261,23 @@ impl TraceWriter {
             return Ok(());
         };
         meta.declared_onset_s = Some(onset_s);
+        self.rewrite_meta()
+    }
+
+    /// Records what the fixture's runtime reports in `meta.json`, rewritten atomically. A
+    /// live recording has no fixture: nothing is written.
+    pub fn record_runtime(&mut self, facts: RuntimeFacts) -> Result<(), FsError> {
+        let Some(meta) = &mut self.meta else {
+            return Ok(());
+        };
+        meta.runtime = Some(facts);
+        self.rewrite_meta()
+    }
+
+    fn rewrite_meta(&self) -> Result<(), FsError> {
+        let Some(meta) = &self.meta else {
+            return Ok(());
+        };
         let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
         fsio::write_atomic(&self.rep.meta_json(), &json)
     }
@@ -471,7 +532,38 @@ site = 'main\.f'
             interval_s: 0.5,
             goroutineleak: true,
             declared_onset_s: None,
+            axes: Default::default(),
+            runtime: None,
         }
+    }
+
+    #[test]
+    fn a_meta_without_axes_writes_and_reads_as_before() {
+        let m = meta();
+        let json = serde_json::to_value(&m).unwrap();
+        // No axes, no runtime facts: the keys are absent, so older readers and the replay
+        // gate's traces see the same file.
+        assert!(
+            json.get("axes").is_none() && json.get("runtime").is_none(),
+            "{json}"
+        );
+        let back: RepMeta = serde_json::from_value(json).unwrap();
+        assert!(back.axes.is_empty() && back.runtime.is_none());
+    }
+
+    #[test]
+    fn runtime_facts_agree_with_the_values_set() {
+        let f = RuntimeFacts {
+            go_version: "go1.26.8-X:goroutineleakprofile".into(),
+            gomaxprocs: 2,
+            gogc: "off".into(),
+            gomemlimit: (64u64 << 20).to_string(),
+        };
+        assert!(f.agrees(Axis::Go, "go1.26.8"));
+        assert!(!f.agrees(Axis::Go, "go1.27.3"));
+        assert!(f.agrees(Axis::Gogc, "off") && !f.agrees(Axis::Gogc, "100"));
+        assert!(f.agrees(Axis::Gomemlimit, "64MiB") && !f.agrees(Axis::Gomemlimit, "off"));
+        assert!(f.agrees(Axis::Gomaxprocs, "2") && !f.agrees(Axis::Gomaxprocs, "1"));
     }
 
     #[test]

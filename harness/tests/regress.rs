@@ -266,7 +266,7 @@ fn shard_dir(dest: &Path, shard: Option<Shard>) {
     let dest = RunDir::new(dest);
     let mut info = src.load_info().unwrap();
     info.shard = shard;
-    for c in run::matrix(&info.scenario_defs, info.reps, shard) {
+    for c in run::matrix(&info.scenario_defs, &[Default::default()], info.reps, shard) {
         let from = src.rep(&c.scenario, c.rep);
         let to = dest.rep(&c.scenario, c.rep);
         std::fs::create_dir_all(to.path()).unwrap();

@@ -1,6 +1,7 @@
 //! All integration tests, in one binary (so the harness and fixtures build once).
 //! Each module is one concern; they share helpers in `support`.
 
+mod axes;
 mod bad_input;
 mod browser;
 mod byo;

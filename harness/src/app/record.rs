@@ -6,10 +6,12 @@
 //! [`crate::evaluate::replay`] and [`crate::present::report`]).
 
 use super::Workspace;
+use crate::axes::{Axis, Grid, Source};
 use crate::bad_input::BadInput;
 use crate::evaluate::detect::DetectorSet;
 use crate::evaluate::replay::{self, ReplaySummary};
 use crate::present::report;
+use crate::record::fixture_build::GoToolchain;
 use crate::record::run::{self, RunOptions, RunReport, Shard};
 use crate::run_dir::{RunDir, RUN_JSON};
 use crate::scenario::Scenario;
@@ -77,6 +79,10 @@ pub struct RunRequest {
     /// Complete this interrupted run instead of starting one.
     pub resume: Option<PathBuf>,
     pub no_goroutineleak: bool,
+    /// `--matrix AXIS=V1,V2,...` arguments, as given.
+    pub matrix: Vec<String>,
+    /// `--matrix-file`.
+    pub matrix_file: Option<PathBuf>,
     /// Record only; do not score.
     pub no_score: bool,
     pub exports: Exports,
@@ -94,6 +100,8 @@ impl Default for RunRequest {
             shard: None,
             resume: None,
             no_goroutineleak: false,
+            matrix: Vec::new(),
+            matrix_file: None,
             no_score: false,
             exports: Exports::default(),
             detectors_file: None,
@@ -136,9 +144,11 @@ pub async fn run(
     let opts = match &req.resume {
         Some(dir) => resume_options(ws, dir, req.jobs)?,
         None => {
+            let matrix = grid(&req.matrix, req.matrix_file.as_deref())?;
             let (chosen, out) = ws.select(&req.scenarios, req.out.as_deref())?;
             RunOptions {
                 shard: req.shard,
+                matrix,
                 ..ws.run_options(chosen, req.reps, out, req.jobs, req.no_goroutineleak)
             }
         }
@@ -198,10 +208,58 @@ pub fn resume_options(ws: &Workspace, dir: &Path, jobs: usize) -> anyhow::Result
     Ok(RunOptions {
         shard: info.shard,
         resume: true,
+        // A resumed run keeps its own axes, Go paths included.
+        matrix: info.matrix.clone(),
         // A resumed run keeps its own probe set: one run, one set of probes.
         probes: info.probes,
         ..ws.run_options(chosen, info.reps, dir.to_path_buf(), jobs, false)
     })
+}
+
+/// The axes of `--matrix` flags and a `--matrix-file`, checked: every value well formed, every
+/// `go` value a Go >= 1.26, no axis in both. Bad input names the flag or file, the key and
+/// the fix, in one line, before anything runs.
+pub fn grid(flags: &[String], file: Option<&Path>) -> Result<Grid, BadInput> {
+    let mut from_flags = Grid::default();
+    for f in flags {
+        from_flags.add_flag(f)?;
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        from_flags.absolutize_go(&cwd);
+    }
+    check_go(&from_flags, Source::Flag)?;
+    let Some(file) = file else {
+        return Ok(from_flags);
+    };
+    let mut from_file = Grid::default();
+    from_file.add_file(file)?;
+    check_go(&from_file, Source::File(file))?;
+    if let Some(a) = from_file.axes().find(|a| from_flags.values(*a).is_some()) {
+        return Err(BadInput(format!(
+            "--matrix-file {}: key `{a}`: also given by --matrix (fix: give each axis in one place)",
+            file.display()
+        )));
+    }
+    from_flags.union(&from_file);
+    Ok(from_flags)
+}
+
+/// Every `go` value of `g` must be a Go toolchain leakbench can build with.
+fn check_go(g: &Grid, src: Source<'_>) -> Result<(), BadInput> {
+    for p in g.values(Axis::Go).unwrap_or_default() {
+        if let Err(e) = GoToolchain::detect(Path::new(p)) {
+            let what = match src {
+                Source::Flag => "--matrix".to_string(),
+                Source::File(f) => format!("--matrix-file {}", f.display()),
+            };
+            let why = e.to_string();
+            let why = why.split(" (fix:").next().unwrap_or_default();
+            return Err(BadInput(format!(
+                "{what}: key `go`: {p} is not a usable Go: {why} (fix: give the path of a go command of Go >= 1.26, e.g. go=go,target/go-matrix/venv-1.27.3/bin/go)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Scores every trace of a run directory with the detectors of `set` and writes the scores
@@ -285,7 +343,7 @@ pub fn recorded_lines(r: &RunReport) -> Vec<String> {
         .ends
         .iter()
         .filter(|(_, e)| e.status != EndStatus::Completed)
-        .map(|(c, e)| format!("  {} rep {}: {}: {}", c.scenario, c.rep, e.status, e.reason))
+        .map(|(c, e)| format!("  {c}: {}: {}", e.status, e.reason))
         .collect();
     if !bad.is_empty() {
         lines.push(format!("not completed:\n{}", bad.join("\n")));
@@ -325,6 +383,58 @@ mod tests {
             assert!(crate::bad_input::is_bad_input(&e), "{e}");
         }
         assert!(!out.exists(), "nothing may be written on bad input");
+    }
+
+    #[tokio::test]
+    async fn a_bad_axis_is_bad_input_naming_the_flag_or_file_before_anything_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let not_go = tmp.path().join("go");
+        std::fs::write(&not_go, "#!/bin/sh\necho hello\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&not_go, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = tmp.path().join("m.toml");
+        std::fs::write(&file, "GOGC = [50]\n").unwrap();
+        for (flags, file, want) in [
+            (
+                vec!["GOGC=abc".to_string()],
+                None,
+                "--matrix: key `GOGC`: `abc`",
+            ),
+            (
+                vec!["colour=red".to_string()],
+                None,
+                "--matrix: key `colour`: not an axis",
+            ),
+            (
+                vec![format!("go={}", not_go.display())],
+                None,
+                "--matrix: key `go`:",
+            ),
+            (
+                vec!["GOGC=100".to_string()],
+                Some(file.as_path()),
+                "key `GOGC`: also given by --matrix",
+            ),
+        ] {
+            let e = grid(&flags, file).unwrap_err().to_string();
+            assert!(
+                e.contains(want) && e.contains("(fix: ") && !e.contains('\n'),
+                "{e}"
+            );
+        }
+        let g = grid(&["GOMAXPROCS=1".into()], Some(&file)).unwrap();
+        assert_eq!(g.axes().count(), 2);
+        // Through `run`: nothing is written.
+        let mp = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let out = tmp.path().join("run");
+        let req = RunRequest {
+            matrix: vec!["GOGC=abc".into()],
+            out: Some(out.clone()),
+            ..RunRequest::default()
+        };
+        let e = run(&ws(), req, &mp).await.unwrap_err();
+        assert!(crate::bad_input::is_bad_input(&e), "{e}");
+        assert!(!out.exists());
     }
 
     #[test]

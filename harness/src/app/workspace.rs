@@ -119,6 +119,7 @@ impl Workspace {
             go: self.go.clone(),
             fixtures_dir: self.fixtures.clone(),
             cache_dir: self.fixture_cache(),
+            matrix: Default::default(),
         }
     }
 }

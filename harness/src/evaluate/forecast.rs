@@ -192,7 +192,13 @@ pub fn score(traces: &[Trace]) -> Vec<RepForecast> {
         for f in Forecaster::ALL {
             let points = forecast(f, &t.samples, cap);
             out.push(RepForecast {
-                scenario: sc.name.clone(),
+                // A swept run's cell (`name@go=go1.27.3 GOGC=50`, spaces: the row is plain
+                // CSV): its repetitions are apart from the other points' of the scenario.
+                scenario: if t.meta.axes.is_empty() {
+                    sc.name.clone()
+                } else {
+                    format!("{}@{}", sc.name, t.meta.axes.label().replace(',', " "))
+                },
                 rep: t.meta.rep,
                 forecaster: f,
                 go_version: t.meta.go_version.clone(),

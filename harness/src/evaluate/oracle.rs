@@ -183,6 +183,8 @@ pub fn twins_of<'a>(leaky: &Trace, all: &'a [Trace]) -> Vec<&'a Trace> {
             // Only usable twins sampled at the same interval: increments at another interval
             // are another noise.
             o.fixture == sc.fixture
+                // A twin at another matrix point (Go, GOGC, ...) is another noise.
+                && t.meta.axes == leaky.meta.axes
                 && o.leak.fixed
                 && !o.truth.leaking
                 && o.interval_s == sc.interval_s

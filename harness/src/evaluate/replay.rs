@@ -15,6 +15,7 @@
 //! program).
 //! Must not sample processes; owns no format (see [`crate::present::export`]).
 
+use crate::axes::AxisValues;
 use crate::evaluate::detect::external::{self, Verdict};
 use crate::evaluate::detect::{self, DetectorSet, DetectorSpec, Params};
 use crate::evaluate::forecast;
@@ -77,7 +78,10 @@ fn score_with(
     let mut verdicts = external::first_alarms(externals, &scorable).into_iter();
     for t in traces {
         let scorable = score::unscorable(t).is_none();
-        let bound = bounds.get(t.meta.scenario.name.as_str()).copied().flatten();
+        let bound = bounds
+            .get(&(t.meta.scenario.name.as_str(), &t.meta.axes))
+            .copied()
+            .flatten();
         for spec in specs {
             let alarm = scorable
                 .then(|| detect::first_alarm(spec, params, &t.samples, t.meta.scenario.warmup_s))
@@ -114,13 +118,16 @@ fn score_with(
     rows
 }
 
-/// The oracle bound of each leaking scenario among `traces`, seconds (`None` where none could
-/// be computed), from the scenario's judged repetitions and its twins' judged ones.
-fn scenario_bounds(traces: &[Trace]) -> BTreeMap<&str, Option<f64>> {
-    let mut leaky: BTreeMap<&str, Vec<&Trace>> = BTreeMap::new();
+/// The oracle bound of each leaking cell (scenario × matrix point) among `traces`, seconds
+/// (`None` where none could be computed), from the cell's judged repetitions and its twins'
+/// judged ones at the same point.
+fn scenario_bounds(traces: &[Trace]) -> BTreeMap<(&str, &AxisValues), Option<f64>> {
+    let mut leaky: BTreeMap<(&str, &AxisValues), Vec<&Trace>> = BTreeMap::new();
     for t in traces.iter().filter(|t| t.meta.scenario.truth.leaking) {
         let judged = score::unscorable(t).is_none();
-        let reps = leaky.entry(t.meta.scenario.name.as_str()).or_default();
+        let reps = leaky
+            .entry((t.meta.scenario.name.as_str(), &t.meta.axes))
+            .or_default();
         if judged {
             reps.push(t);
         }

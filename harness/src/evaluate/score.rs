@@ -22,6 +22,7 @@
 //!
 //! Owns outcome rules and aggregates; must not run detectors, read files or format output.
 
+use crate::axes::AxisValues;
 use crate::evaluate::detect::{Alarm, Watched};
 use crate::fidelity;
 use crate::scenario::{LeakClass, Observable, Role};
@@ -89,6 +90,10 @@ pub struct ScoreRow {
     pub leaking: bool,
     pub detector: String,
     pub rep: u32,
+    /// The matrix point of the repetition (empty when the run sweeps no axis): with the
+    /// scenario, the cell's identity.
+    #[serde(skip_serializing_if = "AxisValues::is_empty")]
+    pub axes: AxisValues,
     pub outcome: Outcome,
     /// The fixture's measured onset.
     pub onset_s: Option<f64>,
@@ -171,6 +176,7 @@ pub fn score_row(
         leaking: sc.truth.leaking,
         detector: detector.to_string(),
         rep: trace.meta.rep,
+        axes: trace.meta.axes.clone(),
         outcome: Outcome::Na,
         onset_s,
         alarm_s: alarm.map(|a| a.t),
@@ -340,11 +346,13 @@ pub fn summarize(rows: &[ScoreRow]) -> Summary {
     }
 }
 
-/// Sorts rows by scenario, detector, repetition: the order of `scores.csv`.
+/// Sorts rows by scenario, matrix point, detector, repetition: the order of `scores.csv`
+/// (without axes: scenario, detector, repetition).
 pub fn sort_rows(rows: &mut [ScoreRow]) {
     rows.sort_by(|a, b| {
         a.scenario
             .cmp(&b.scenario)
+            .then_with(|| a.axes.cmp(&b.axes))
             .then_with(|| a.detector.cmp(&b.detector))
             .then_with(|| a.rep.cmp(&b.rep))
     });
@@ -496,6 +504,7 @@ pub(crate) mod tests {
             leaking,
             detector: "d".into(),
             rep: 0,
+            axes: AxisValues::default(),
             outcome,
             onset_s: None,
             alarm_s: None,

@@ -214,6 +214,7 @@ pub fn run(a: Args, root: &Path, go: &Path) -> anyhow::Result<ExitCode> {
             go: tc.go.clone(),
             fixtures_dir: module.clone(),
             cache_dir: root.join(".cache").join("fixtures"),
+            matrix: Default::default(),
         };
         let r = rt.block_on(run::run(opts, &mp))?;
         recorded += r.ends.len();

@@ -78,6 +78,7 @@ pub fn plans(
                 fixture: fixtures[&scenario.fixture].clone(),
                 scenario,
                 rep: (i / scenarios.len()) as u32,
+                axes: Default::default(),
                 toolchain: toolchain.clone(),
                 run_dir: run_dir.to_path_buf(),
                 probes: ProbeSet::default(),

@@ -94,6 +94,7 @@ pub(super) async fn study(
         .map(|rep| RepPlan {
             scenario: scenario.clone(),
             rep,
+            axes: Default::default(),
             fixture: fixture.clone(),
             toolchain: toolchain.clone(),
             run_dir: o.out.join("harness-cost"),

@@ -96,7 +96,7 @@ pub fn compare(a: &[ScoreRow], b: &[ScoreRow], alpha: f64) -> Comparison {
         Baseline::from_rows(rows, "")
             .cells
             .into_iter()
-            .map(|c| ((c.scenario.clone(), c.detector.clone()), c))
+            .map(|c| ((c.label(), c.detector.clone()), c))
             .collect()
     };
     let (ca, cb) = (cells(a), cells(b));

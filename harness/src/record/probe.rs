@@ -233,6 +233,12 @@ impl Prober {
         self.get_json("/leakbench/work").await
     }
 
+    /// What the fixture's runtime says it runs with (the kit's `/leakbench/runtime`: Go
+    /// version, GOMAXPROCS, GOGC and GOMEMLIMIT as read back from the runtime).
+    pub async fn runtime(&self) -> Result<crate::trace::RuntimeFacts, String> {
+        self.get_json("/leakbench/runtime").await
+    }
+
     pub async fn goroutines(&self) -> Result<Vec<StackGroup>, String> {
         self.stack_profile("/debug/pprof/goroutine").await
     }

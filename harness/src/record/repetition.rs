@@ -5,6 +5,7 @@
 //! and the end status of a repetition. Must not build fixtures, choose which repetitions to
 //! run, or score anything: it records.
 
+use crate::axes::AxisValues;
 use crate::record::fixture_build::{BuiltFixture, GoToolchain};
 use crate::record::launch::{self, Fixture, LaunchError, LaunchSpec};
 use crate::record::probe::{ProbeSet, Prober};
@@ -41,6 +42,9 @@ pub fn probe_timeout(interval: Duration) -> Duration {
 pub struct RepPlan {
     pub scenario: Scenario,
     pub rep: u32,
+    /// The run's matrix point (empty without axes): its environment axes override the
+    /// scenario's environment.
+    pub axes: AxisValues,
     pub fixture: BuiltFixture,
     pub toolchain: GoToolchain,
     pub run_dir: PathBuf,
@@ -49,11 +53,12 @@ pub struct RepPlan {
 
 impl RepPlan {
     pub fn dir(&self) -> RepDir {
-        RunDir::new(&self.run_dir).rep(&self.scenario.name, self.rep)
+        RunDir::new(&self.run_dir).cell_rep(&self.scenario.name, &self.axes, self.rep)
     }
 
     /// The fixture's environment beyond the harness's own: the scenario's `env`, plus
-    /// GOMEMLIMIT when the scenario sets one.
+    /// GOMEMLIMIT when the scenario sets one, then the point's GOGC, GOMEMLIMIT and
+    /// GOMAXPROCS (last, so a swept value wins over the scenario's).
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self
             .scenario
@@ -63,6 +68,11 @@ impl RepPlan {
             .collect();
         if let Some(mib) = self.scenario.gomemlimit_mib {
             env.push(("GOMEMLIMIT".into(), format!("{mib}MiB")));
+        }
+        for (axis, v) in self.axes.iter() {
+            if let Some(var) = axis.env_var() {
+                env.push((var.into(), v.into()));
+            }
         }
         env
     }
@@ -106,6 +116,8 @@ impl RepPlan {
             args: self.scenario.fixture_args(self.rep),
             goroutineleak: self.probes.goroutineleak && self.toolchain.has_goroutineleak(),
             declared_onset_s: None,
+            axes: self.axes.clone(),
+            runtime: None,
         }
     }
 }
@@ -204,6 +216,19 @@ pub async fn record(
     };
     if let Some(d) = plan.scenario.truth.declared_onset_s {
         writer.declare_onset(fixture.ready_s + d)?;
+    }
+    // Once, after readiness: what the runtime really runs with (a program without the kit
+    // does not serve it, and then the trace says nothing rather than what was meant).
+    if plan.scenario.program.is_none() {
+        let prober = Prober::new(
+            fixture.addr,
+            fixture.pid,
+            fixture.spawn_mono_ns,
+            probe_timeout(Duration::from_secs_f64(plan.scenario.interval_s)),
+        );
+        if let Ok(facts) = prober.runtime().await {
+            writer.record_runtime(facts)?;
+        }
     }
     let (status, reason) =
         sample_loop(plan, &mut fixture, &mut writer, &mut interrupt, on_sample).await?;

@@ -1,10 +1,13 @@
-//! A run: build the fixtures, then record every scenario × repetition of the matrix into one
-//! run directory, a bounded number at a time, with progress, surviving Ctrl-C.
+//! A run: build the fixtures (once per Go toolchain of the run), then record every scenario ×
+//! matrix point × repetition into one run directory, a bounded number at a time, with
+//! progress, surviving Ctrl-C.
 //!
-//! Owns the matrix (sharding, resuming) and the orchestration, and writes the run's
+//! Owns the matrix (its cells, with the points of [`crate::axes`] and the toolchain each is
+//! built by, sharding, resuming) and the orchestration, and writes the run's
 //! [`RunInfo`] (where it goes, and every other path of a run, is [`crate::run_dir`]'s). Must
 //! not score (the caller replays the finished run) nor parse probes.
 
+use crate::axes::{Axis, AxisValues, Grid};
 use crate::fsio;
 use crate::record::fixture_build::{self, BuiltFixture, GoToolchain};
 use crate::record::probe::ProbeSet;
@@ -44,24 +47,46 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// A cell of the matrix.
+/// A cell of the matrix, with one of its repetitions: a scenario at a point of the run's
+/// axes (empty when none is swept).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cell {
     pub scenario: String,
+    pub axes: AxisValues,
     pub rep: u32,
 }
 
-/// The scenario × repetition matrix in a fixed order (scenario name, then repetition), cut to
-/// a shard: cell k (0-based) belongs to shard `k % count + 1`. Deterministic, so shards run on
-/// different machines never overlap and together cover everything.
-pub fn matrix(scenarios: &[Scenario], reps: u32, shard: Option<Shard>) -> Vec<Cell> {
+impl std::fmt::Display for Cell {
+    /// `name rep k`, or `name@GOGC=50 rep k` in a sweep.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.axes.is_empty() {
+            write!(f, "{} rep {}", self.scenario, self.rep)
+        } else {
+            write!(f, "{}@{} rep {}", self.scenario, self.axes, self.rep)
+        }
+    }
+}
+
+/// The scenario × point × repetition matrix in a fixed order (scenario name, then point as
+/// given, then repetition), cut to a shard: cell k (0-based) belongs to shard
+/// `k % count + 1`. Deterministic, so shards run on different machines never overlap and
+/// together cover everything. `points` is `[empty]` for a run without axes.
+pub fn matrix(
+    scenarios: &[Scenario],
+    points: &[AxisValues],
+    reps: u32,
+    shard: Option<Shard>,
+) -> Vec<Cell> {
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort();
     names.dedup();
     let all = names.into_iter().flat_map(|n| {
-        (0..reps).map(move |rep| Cell {
-            scenario: n.to_string(),
-            rep,
+        points.iter().flat_map(move |p| {
+            (0..reps).map(move |rep| Cell {
+                scenario: n.to_string(),
+                axes: p.clone(),
+                rep,
+            })
         })
     });
     all.enumerate()
@@ -103,6 +128,45 @@ pub struct RunOptions {
     pub go: PathBuf,
     pub fixtures_dir: PathBuf,
     pub cache_dir: PathBuf,
+    /// The axes swept (empty: none); a `go` axis replaces `go`.
+    pub matrix: Grid,
+}
+
+/// The run's points, each with the toolchain that builds its fixtures: `go`'s values detected
+/// (each once), every other axis as given. One empty point, built by `go`, without axes.
+pub fn points(matrix: &Grid, go: &Path) -> anyhow::Result<Vec<(AxisValues, GoToolchain)>> {
+    let mut tcs: BTreeMap<String, GoToolchain> = BTreeMap::new();
+    let paths: Vec<String> = match matrix.values(Axis::Go) {
+        Some(v) => v.to_vec(),
+        None => vec![go.display().to_string()],
+    };
+    for p in &paths {
+        let tc = GoToolchain::detect(Path::new(p))
+            .map_err(|e| crate::bad_input::BadInput(format!("--matrix: key `go`: {p}: {e}")))?;
+        if let Some((other, _)) = tcs.iter().find(|(_, t)| t.version == tc.version) {
+            return Err(crate::bad_input::BadInput(format!(
+                "--matrix: key `go`: {p} and {other} are both {} (fix: give each Go version once)",
+                tc.version
+            ))
+            .into());
+        }
+        tcs.insert(p.clone(), tc);
+    }
+    let default = tcs[&paths[0]].clone();
+    Ok(matrix
+        .points(|p| p.to_string())
+        .into_iter()
+        .map(|raw| {
+            let tc = raw
+                .get(Axis::Go)
+                .map_or_else(|| default.clone(), |p| tcs[p].clone());
+            let mut point = raw;
+            if point.get(Axis::Go).is_some() {
+                point.insert(Axis::Go, tc.version.clone());
+            }
+            (point, tc)
+        })
+        .collect())
 }
 
 /// What a run did.
@@ -212,8 +276,18 @@ fn worth_keeping(rep: &RepDir) -> bool {
 /// Records the matrix. Stops starting new repetitions on Ctrl-C or SIGTERM; the ones in
 /// flight end as `interrupted` with their traces kept.
 pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunReport> {
-    let tc = GoToolchain::detect(&opts.go)?;
-    let cells = matrix(&opts.scenarios, opts.reps, opts.shard);
+    let points = points(&opts.matrix, &opts.go)?;
+    let just_points: Vec<AxisValues> = points.iter().map(|(p, _)| p.clone()).collect();
+    let toolchain_of: BTreeMap<&AxisValues, &GoToolchain> =
+        points.iter().map(|(p, t)| (p, t)).collect();
+    // Each toolchain once, in the order of the points: fixtures are built once per toolchain.
+    let mut toolchains: Vec<&GoToolchain> = Vec::new();
+    for (_, t) in &points {
+        if !toolchains.iter().any(|u| u.version == t.version) {
+            toolchains.push(t);
+        }
+    }
+    let cells = matrix(&opts.scenarios, &just_points, opts.reps, opts.shard);
     fsio::create_dir_all(&opts.out)?;
     let run_dir = RunDir::new(&opts.out);
     if !opts.resume && run_dir.has_info() {
@@ -227,7 +301,11 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     let (date, time) = utc_now();
     let info = RunInfo {
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
-        go_version: tc.version.clone(),
+        go_version: toolchains
+            .iter()
+            .map(|t| t.version.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         scenarios: opts.scenarios.iter().map(|s| s.name.clone()).collect(),
         scenario_defs: opts.scenarios.clone(),
         reps: opts.reps,
@@ -236,32 +314,35 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
         probes: opts.probes,
         machine: Machine::this(),
         started: format!("{date}T{time}Z"),
+        matrix: opts.matrix.clone(),
     };
     if !run_dir.has_info() {
         run_dir.save_info(&info)?;
     }
     // Which Go builds the fixtures matters to every figure (and another `go` can come first
     // on PATH, e.g. a pip-installed toolchain inside a Python-installed `just`): say it.
-    log(
-        mp,
-        &format!(
-            "building fixtures with {} ({}){}",
-            tc.version,
-            fixture_build::resolve_command(&tc.go).display(),
-            if tc.goexperiment().is_empty() {
-                String::new()
-            } else {
-                format!(", GOEXPERIMENT={}", tc.goexperiment())
-            }
-        ),
-    );
-    let built = build_fixtures(
-        &opts.scenarios,
-        &tc,
-        &opts.fixtures_dir,
-        &opts.cache_dir,
-        mp,
-    )?;
+    // Fixtures built once per toolchain, keyed by (Go version, fixture).
+    let mut built: BTreeMap<(String, String), BuiltFixture> = BTreeMap::new();
+    for tc in &toolchains {
+        log(
+            mp,
+            &format!(
+                "building fixtures with {} ({}){}",
+                tc.version,
+                fixture_build::resolve_command(&tc.go).display(),
+                if tc.goexperiment().is_empty() {
+                    String::new()
+                } else {
+                    format!(", GOEXPERIMENT={}", tc.goexperiment())
+                }
+            ),
+        );
+        for (name, b) in
+            build_fixtures(&opts.scenarios, tc, &opts.fixtures_dir, &opts.cache_dir, mp)?
+        {
+            built.insert((tc.version.clone(), name), b);
+        }
+    }
 
     let by_name: BTreeMap<&str, &Scenario> = opts
         .scenarios
@@ -272,10 +353,12 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
     let mut skipped = 0;
     for c in &cells {
         let sc = by_name[c.scenario.as_str()];
+        let tc = toolchain_of[&c.axes];
         let plan = RepPlan {
             scenario: sc.clone(),
             rep: c.rep,
-            fixture: built[&sc.fixture].clone(),
+            axes: c.axes.clone(),
+            fixture: built[&(tc.version.clone(), sc.fixture.clone())].clone(),
             toolchain: tc.clone(),
             run_dir: opts.out.clone(),
             probes: opts.probes,
@@ -316,16 +399,14 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
             if stopped {
                 return (cell, None);
             }
-            bar.set_message(format!("{} rep {}", cell.scenario, cell.rep));
+            bar.set_message(cell.to_string());
             // Live detection: the same detectors replay runs later, fed sample by sample as
             // they are recorded, so a long run shows what fires while it happens.
             let mut live = LiveDetectors::new(plan.scenario.warmup_s);
             let end = repetition::record(&plan, rx, &mut |s| live.push(s)).await;
             let line = match &end {
                 Ok(e) => format!(
-                    "{} rep {}: {} ({} samples; {}){}",
-                    cell.scenario,
-                    cell.rep,
+                    "{cell}: {} ({} samples; {}){}",
                     serde_json::to_value(e.status)
                         .map(|v| v.as_str().unwrap_or_default().to_string())
                         .unwrap_or_default(),
@@ -337,7 +418,7 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
                         format!(": {}", e.reason)
                     }
                 ),
-                Err(e) => format!("{} rep {}: could not record: {e}", cell.scenario, cell.rep),
+                Err(e) => format!("{cell}: could not record: {e}"),
             };
             log(&mp, &line);
             bar.inc(1);
@@ -447,23 +528,49 @@ mod tests {
     #[test]
     fn shards_partition_the_matrix() {
         let s = vec![sc("b"), sc("a"), sc("c")];
-        let all = matrix(&s, 3, None);
+        let none = [AxisValues::default()];
+        let all = matrix(&s, &none, 3, None);
         assert_eq!(all.len(), 9);
         assert_eq!(
             all[0],
             Cell {
                 scenario: "a".into(),
+                axes: AxisValues::default(),
                 rep: 0
             }
         );
         let mut union = Vec::new();
         for i in 1..=4 {
-            let part = matrix(&s, 3, Some(Shard { index: i, count: 4 }));
+            let part = matrix(&s, &none, 3, Some(Shard { index: i, count: 4 }));
             assert!(!part.is_empty());
             union.extend(part);
         }
         union.sort();
         assert_eq!(union, all, "shards must cover the matrix exactly once");
+    }
+
+    #[test]
+    fn a_sweep_multiplies_the_cells_by_its_points() {
+        let mut g = Grid::default();
+        g.add_flag("GOGC=50,off").unwrap();
+        g.add_flag("GOMAXPROCS=1,2").unwrap();
+        let pts = g.points(|p| p.into());
+        let cells = matrix(&[sc("a"), sc("b")], &pts, 3, None);
+        assert_eq!(cells.len(), 2 * 4 * 3);
+        let distinct: std::collections::BTreeSet<(&str, String)> = cells
+            .iter()
+            .map(|c| (c.scenario.as_str(), c.axes.label()))
+            .collect();
+        assert_eq!(distinct.len(), 8);
+        assert_eq!(cells[3].to_string(), "a@GOGC=50,GOMAXPROCS=2 rep 0");
+    }
+
+    #[test]
+    fn a_go_value_that_is_not_a_go_is_refused() {
+        let mut g = Grid::default();
+        g.add_flag("go=/bin/true").unwrap();
+        let e = points(&g, Path::new("go")).unwrap_err().to_string();
+        assert!(e.contains("/bin/true") && e.contains("fix:"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Owns the file format only. Must not compare (that is [`super::compare()`]) nor write files:
 //! it returns bytes, and the caller writes them.
 
+use crate::axes::AxisValues;
 use crate::bad_input::BadInput;
 use crate::evaluate::score::{Outcome, ScoreRow};
 use crate::fsio;
@@ -27,10 +28,14 @@ pub struct RepResult {
     pub site_ok: Option<bool>,
 }
 
-/// One scenario × detector, every repetition.
+/// One cell (scenario × matrix point) × detector, every repetition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineCell {
     pub scenario: String,
+    /// The matrix point of a run that sweeps axes; absent (empty) otherwise, so a baseline of
+    /// a run without axes is as it was.
+    #[serde(default, skip_serializing_if = "AxisValues::is_empty")]
+    pub axes: AxisValues,
     pub detector: String,
     pub leaking: bool,
     pub reps: Vec<RepResult>,
@@ -48,6 +53,18 @@ pub struct Baseline {
     pub cells: Vec<BaselineCell>,
 }
 
+impl BaselineCell {
+    /// The cell's name: `scenario`, or `scenario@GOGC=50` at a matrix point. Cells are
+    /// compared by it (and the detector), so one point's baseline never judges another's.
+    pub fn label(&self) -> String {
+        if self.axes.is_empty() {
+            self.scenario.clone()
+        } else {
+            format!("{}@{}", self.scenario, self.axes)
+        }
+    }
+}
+
 /// Seconds rounded to the milliseconds `scores.csv` keeps, so a baseline's bytes are stable.
 fn millis(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -56,12 +73,13 @@ fn millis(x: f64) -> f64 {
 impl Baseline {
     /// The score set of `rows` (any order).
     pub fn from_rows(rows: &[ScoreRow], harness_version: &str) -> Baseline {
-        let mut cells: BTreeMap<(&str, &str), BaselineCell> = BTreeMap::new();
+        let mut cells: BTreeMap<(&str, &AxisValues, &str), BaselineCell> = BTreeMap::new();
         for r in rows {
             let cell = cells
-                .entry((&r.scenario, &r.detector))
+                .entry((&r.scenario, &r.axes, &r.detector))
                 .or_insert_with(|| BaselineCell {
                     scenario: r.scenario.clone(),
+                    axes: r.axes.clone(),
                     detector: r.detector.clone(),
                     leaking: r.leaking,
                     reps: Vec::new(),
@@ -203,6 +221,23 @@ mod tests {
             e.contains("/nonexistent/b.json") && e.contains("--save-baseline"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn cells_of_a_sweep_are_kept_apart_and_a_plain_run_names_no_axes() {
+        let plain = trace(true, Some(5.0));
+        let mut at50 = plain.clone();
+        at50.meta.axes.insert(crate::axes::Axis::Gogc, "50");
+        let rows = vec![
+            score_row(&plain, "d", Some(&alarm(7.0, None, None)), None),
+            score_row(&at50, "d", Some(&alarm(9.0, None, None)), None),
+        ];
+        let b = Baseline::from_rows(&rows, "v");
+        let labels: Vec<String> = b.cells.iter().map(BaselineCell::label).collect();
+        assert_eq!(labels, ["t", "t@GOGC=50"]);
+        let text = String::from_utf8(b.to_bytes()).unwrap();
+        assert_eq!(text.matches("\"axes\"").count(), 1, "{text}");
+        assert_eq!(Baseline::parse(Path::new("x.json"), &text).unwrap(), b);
     }
 
     #[test]

@@ -152,7 +152,8 @@ fn cmp_frac(a: usize, b: usize, c: usize, d: usize) -> std::cmp::Ordering {
 
 /// Compares the current score set with the baseline (see the module doc for the rules).
 pub fn compare(baseline: &Baseline, current: &Baseline, tol: &Tolerance) -> Comparison {
-    let key = |c: &BaselineCell| (c.scenario.clone(), c.detector.clone());
+    // A cell is its scenario and matrix point: a run's GOGC=50 is never judged by GOGC=100.
+    let key = |c: &BaselineCell| (c.label(), c.detector.clone());
     let base: BTreeMap<_, _> = baseline.cells.iter().map(|c| (key(c), c)).collect();
     let cur: BTreeMap<_, _> = current.cells.iter().map(|c| (key(c), c)).collect();
     let mut changes = Vec::new();
@@ -164,7 +165,7 @@ pub fn compare(baseline: &Baseline, current: &Baseline, tol: &Tolerance) -> Comp
             // partial run, e.g. one shard: reported below, not a failure.)
             if cur.keys().any(|(s, _)| *s == k.0) {
                 changes.push(Change {
-                    scenario: b.scenario.clone(),
+                    scenario: b.label(),
                     detector: b.detector.clone(),
                     aspect: Aspect::Judged,
                     direction: Direction::Worse,
@@ -209,7 +210,7 @@ fn cell_changes(b: &BaselineCell, c: &BaselineCell, tol: &Tolerance, out: &mut V
     let (tb, tc) = (CellCounts::of(b), CellCounts::of(c));
     let mut push = |aspect, direction, baseline: String, current: String, why: &str| {
         out.push(Change {
-            scenario: b.scenario.clone(),
+            scenario: b.label(),
             detector: b.detector.clone(),
             aspect,
             direction,
@@ -387,6 +388,7 @@ pub(crate) mod tests {
     ) -> BaselineCell {
         BaselineCell {
             scenario: scenario.into(),
+            axes: Default::default(),
             detector: detector.into(),
             leaking,
             reps,
@@ -525,6 +527,30 @@ pub(crate) mod tests {
             (c.compared, c.only_baseline),
             (1, vec!["other/d".to_string()])
         );
+    }
+
+    #[test]
+    fn cells_are_keyed_on_scenario_and_axes() {
+        let mut at50 = cell("leak", "d", true, tps([2.0, 2.5, 3.0], true));
+        at50.axes.insert(crate::axes::Axis::Gogc, "50");
+        let mut at100 = at50.clone();
+        at100.axes.insert(crate::axes::Axis::Gogc, "100");
+        at100.reps = vec![rep(0, Outcome::Fn, None, None); 3];
+        let base = set(vec![at50.clone(), at100.clone()]);
+        // The same run: nothing changed, although GOGC=100 missed what GOGC=50 caught.
+        let c = compare(&base, &base, &Tolerance::default());
+        assert_eq!((c.compared, c.regressed()), (2, false), "{c:?}");
+        // GOGC=50 now misses: a regression, named by its cell.
+        let mut worse = base.clone();
+        worse.cells[0].reps = at100.reps.clone();
+        let c = compare(&base, &worse, &Tolerance::default());
+        assert!(c.regressed());
+        assert_eq!(c.changes[0].scenario, "leak@GOGC=50");
+        // A run without axes is not compared with cells that have them.
+        let plain = set(vec![cell("leak", "d", true, tps([2.0, 2.5, 3.0], true))]);
+        let c = compare(&base, &plain, &Tolerance::default());
+        assert_eq!(c.compared, 0);
+        assert_eq!(c.only_current, vec!["leak/d".to_string()]);
     }
 
     /// A gate that compared nothing, lost a detector, or could judge nothing must not pass.

@@ -7,9 +7,15 @@
 //! the scenario's (its cause, free text); `alarm_class` is what the alarm saw grow (an
 //! observable: `goroutines`, `go-heap`, `c-memory`, `finalizer-queue`), and `class_ok` says
 //! whether the scenario grows it.
+//!
+//! A run that sweeps axes ([`crate::axes`]) has one more column per axis swept, after
+//! `note`, named as the axis (`go`, `GOGC`, `GOMEMLIMIT`, `GOMAXPROCS`), holding the row's
+//! value; a run without axes has none, so its file is as it always was.
 
 use super::fixed;
+use crate::axes::Axis;
 use crate::evaluate::score::ScoreRow;
+use std::collections::BTreeSet;
 
 pub const HEADER: [&str; 18] = [
     "scenario",
@@ -38,10 +44,12 @@ fn flag(b: Option<bool>) -> String {
 
 /// The rows as CSV bytes, in the order given (callers sort, see [`crate::evaluate::score::sort_rows`]).
 pub fn scores(rows: &[ScoreRow]) -> Vec<u8> {
+    let axes: BTreeSet<Axis> = rows.iter().flat_map(|r| r.axes.axes()).collect();
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing to memory");
+    w.write_record(HEADER.iter().copied().chain(axes.iter().map(|a| a.name())))
+        .expect("writing to memory");
     for r in rows {
-        w.write_record([
+        let fields = [
             r.scenario.clone(),
             r.class.to_string(),
             r.leaking.to_string(),
@@ -60,8 +68,12 @@ pub fn scores(rows: &[ScoreRow]) -> Vec<u8> {
             fixed(r.confidence, 3),
             flag(r.timely),
             r.note.clone(),
-        ])
-        .expect("writing to memory");
+        ];
+        let values = axes
+            .iter()
+            .map(|a| r.axes.get(*a).unwrap_or_default().to_string());
+        w.write_record(fields.into_iter().chain(values))
+            .expect("writing to memory");
     }
     w.into_inner().expect("flushing to memory")
 }
@@ -96,5 +108,23 @@ mod tests {
              t,map,true,det-a,0,TP,5.000,7.250,2.250,0.333,\"main.f, \"\"x\"\"\",true,leak,true,go-heap,0.900,true,\n\
              t,map,false,det-a,0,TN,,,,,,,hard-negative,,,,,\n"
         );
+    }
+
+    #[test]
+    fn a_sweep_adds_a_column_per_axis_present() {
+        let mut a = trace(false, None);
+        a.meta.axes.insert(Axis::Gogc, "50");
+        let mut b = trace(false, None);
+        b.meta.axes.insert(Axis::Gogc, "off");
+        b.meta.axes.insert(Axis::Go, "go1.27.3");
+        let rows = vec![
+            score_row(&a, "det-a", None, None),
+            score_row(&b, "det-a", None, None),
+        ];
+        let text = String::from_utf8(scores(&rows)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with(",timely,note,go,GOGC"), "{}", lines[0]);
+        assert!(lines[1].ends_with(",,50"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",go1.27.3,off"), "{}", lines[2]);
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! Owns drawing, colours and the PNG encoding. Must not read or write files, nor score.
 
+pub mod axes;
 pub mod forecast;
 pub mod heatmap;
 pub mod matrix;

@@ -155,10 +155,9 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
     let alarms = detectors(v)
         .into_iter()
         .map(|d| {
-            let row = v
-                .scores
-                .iter()
-                .find(|r| r.scenario == sc.name && r.rep == rep && r.detector == d);
+            let row = v.scores.iter().find(|r| {
+                r.scenario == sc.name && r.rep == rep && r.axes == t.meta.axes && r.detector == d
+            });
             AlarmRow {
                 t_s: row.and_then(|r| r.alarm_s),
                 outcome: Some(row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed)),

@@ -370,7 +370,7 @@ fn by_class(d: &mut Doc, v: &RunView, s: &Summary) {
         let reps = |leaking: bool| {
             of.iter()
                 .filter(|r| r.leaking == leaking && r.outcome != Outcome::Na)
-                .map(|r| (&r.scenario, r.rep))
+                .map(|r| (&r.scenario, &r.axes, r.rep))
                 .collect::<BTreeSet<_>>()
                 .len()
         };

@@ -9,6 +9,7 @@
 
 use super::doc::Doc;
 use super::{names, plot_bar, render_all, AnyChart, Generated, REPORT_HTML, REPORT_MD};
+use crate::axes::AxisValues;
 use crate::evaluate::alarms::{self, AlarmRecord};
 use crate::fsio;
 use crate::present::plot::tick;
@@ -48,7 +49,7 @@ pub fn generate(run_dir: &Path, mp: &MultiProgress) -> anyhow::Result<Generated>
         .iter()
         .map(|r| {
             (
-                names::timeline_stem(&r.meta.name, r.meta.rep),
+                names::timeline_stem(&r.meta.name, &AxisValues::default(), r.meta.rep),
                 AnyChart::Timeline(timeline(r, &rows)),
             )
         })
@@ -211,7 +212,7 @@ fn report(recs: &[Recording], rows: &[AlarmRecord]) -> Doc {
             d.list(missing);
         }
         d.h(2, "Timeline");
-        let stem = names::timeline_stem(&r.meta.name, r.meta.rep);
+        let stem = names::timeline_stem(&r.meta.name, &AxisValues::default(), r.meta.rep);
         d.chart(&stem, format!("timeline of {}", r.meta.name));
     }
     d

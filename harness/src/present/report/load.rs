@@ -3,6 +3,7 @@
 //! [`crate::evaluate::sweep`]) if the evaluation wrote one, and `overhead.csv` if the overhead
 //! study wrote one there. Where each is, is [`crate::run_dir`]'s.
 
+use crate::axes::{Axis, AxisValues};
 use crate::evaluate::score::{Outcome, ScoreRow};
 use crate::evaluate::sweep::{self, SweepRow};
 use crate::fsio;
@@ -51,6 +52,32 @@ struct ScoreRecord {
     timely: Option<bool>,
     #[serde(default)]
     note: String,
+    /// The axis columns of a sweep ([`crate::axes`]), absent otherwise.
+    #[serde(default, rename = "go")]
+    ax_go: Option<String>,
+    #[serde(default, rename = "GOGC")]
+    ax_gogc: Option<String>,
+    #[serde(default, rename = "GOMEMLIMIT")]
+    ax_gomemlimit: Option<String>,
+    #[serde(default, rename = "GOMAXPROCS")]
+    ax_gomaxprocs: Option<String>,
+}
+
+impl ScoreRecord {
+    fn axes(&self) -> AxisValues {
+        let mut out = AxisValues::default();
+        for (a, v) in [
+            (Axis::Go, &self.ax_go),
+            (Axis::Gogc, &self.ax_gogc),
+            (Axis::Gomemlimit, &self.ax_gomemlimit),
+            (Axis::Gomaxprocs, &self.ax_gomaxprocs),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                out.insert(a, v);
+            }
+        }
+        out
+    }
 }
 
 /// The columns of `overhead.csv` the chart needs.
@@ -86,6 +113,7 @@ pub fn parse_scores(path: &Path, text: &str) -> anyhow::Result<Vec<ScoreRow>> {
         };
         let r = rec.with_context(|| format!("{}: line {line}", path.display()))?;
         out.push(ScoreRow {
+            axes: r.axes(),
             class: LeakClass::parse(&r.class).map_err(|_| bad("class", &r.class))?,
             role: Role::parse(&r.role).ok_or_else(|| bad("role", &r.role))?,
             outcome: Outcome::parse(&r.outcome).ok_or_else(|| bad("outcome", &r.outcome))?,

@@ -14,6 +14,7 @@
 //! line saying so and no sweep chart, never a re-scoring). A live recording, which has no
 //! scores, gets its own short report ([`live`]).
 
+pub mod axes;
 pub mod charts;
 pub mod content;
 pub mod doc;
@@ -46,6 +47,7 @@ enum AnyChart {
     Sweep(plot::sweep::Sweep),
     Overhead(plot::overhead::Overhead),
     Forecast(plot::forecast::Forecast),
+    Axes(plot::axes::AxisLatency),
 }
 
 /// A chart drawn: its SVG file, the same SVG with its links for inlining, its PNG.
@@ -77,6 +79,7 @@ impl AnyChart {
             AnyChart::Sweep(c) => both(c),
             AnyChart::Overhead(c) => both(c),
             AnyChart::Forecast(c) => both(c),
+            AnyChart::Axes(c) => both(c),
         }
     }
 }
@@ -117,7 +120,7 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
     }
     for t in &v.traces {
         todo.push((
-            names::timeline_stem(&t.meta.scenario.name, t.meta.rep),
+            names::timeline_stem(&t.meta.scenario.name, &t.meta.axes, t.meta.rep),
             AnyChart::Timeline(charts::timeline(v, t)),
         ));
     }
@@ -132,14 +135,17 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         files.extend(paths);
     }
     let mut doc = content::report(v, has_overhead);
-    // Time to OOM: only a run with a repetition killed at its cap has one.
+    // Sections only some runs have, each with its chart, after the rest: Time to OOM (a
+    // repetition killed at its cap) and Matrix axes (a run that swept some).
+    let mut extra: Vec<(&str, AnyChart, doc::Doc)> = Vec::new();
     if let Some((chart, section)) = time_to_oom::section(&v.dir)? {
-        let out = render_all(
-            vec![(time_to_oom::STEM.into(), AnyChart::Forecast(chart))],
-            &plots,
-            &bar,
-        )?;
-        for (stem, svg, paths) in out {
+        extra.push((time_to_oom::STEM, AnyChart::Forecast(chart), section));
+    }
+    if let Some((chart, section)) = axes::section(v) {
+        extra.push((axes::STEM, AnyChart::Axes(chart), section));
+    }
+    for (stem, chart, section) in extra {
+        for (stem, svg, paths) in render_all(vec![(stem.into(), chart)], &plots, &bar)? {
             svgs.insert(stem, svg);
             files.extend(paths);
         }
@@ -273,7 +279,7 @@ mod tests {
         let timelines: Vec<String> = view
             .traces
             .iter()
-            .map(|t| names::timeline_stem(&t.meta.scenario.name, t.meta.rep))
+            .map(|t| names::timeline_stem(&t.meta.scenario.name, &t.meta.axes, t.meta.rep))
             .collect();
         assert_eq!(timelines.len(), 3, "three repetitions in the committed run");
         stems.extend(timelines.iter().cloned());
@@ -312,7 +318,7 @@ mod tests {
                 .iter()
                 .filter(|t| t.meta.scenario.name == sc.name)
             {
-                let stem = names::timeline_stem(&sc.name, t.meta.rep);
+                let stem = names::timeline_stem(&sc.name, &t.meta.axes, t.meta.rep);
                 assert!(
                     text.contains(&format!("(../plots/{stem}.png)")),
                     "{page}: {stem}"

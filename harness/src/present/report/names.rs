@@ -3,6 +3,7 @@
 //! in one place.
 
 use super::load::RunView;
+use crate::axes::AxisValues;
 use crate::scenario::Scenario;
 
 /// Pages of scenarios, under the run directory.
@@ -19,9 +20,25 @@ pub fn scenario_html(name: &str) -> String {
     format!("{SCENARIOS_DIR}/{name}.html")
 }
 
-/// The file stem of a repetition's timeline chart.
-pub fn timeline_stem(scenario: &str, rep: u32) -> String {
-    format!("timeline-{scenario}-rep-{rep}")
+/// The file stem of a repetition's timeline chart: `timeline-<scenario>-rep-<k>`, with the
+/// matrix point between in a sweep (`timeline-<scenario>-GOGC-50_go-go1.27.3-rep-<k>`), so
+/// cells never share a chart.
+pub fn timeline_stem(scenario: &str, axes: &AxisValues, rep: u32) -> String {
+    if axes.is_empty() {
+        format!("timeline-{scenario}-rep-{rep}")
+    } else {
+        let point = axes.label().replace('=', "-").replace(',', "_");
+        format!("timeline-{scenario}-{point}-rep-{rep}")
+    }
+}
+
+/// A repetition as the report names it: `repetition 2`, or `GOGC=50 repetition 2` in a sweep.
+pub fn repetition(axes: &AxisValues, rep: u32) -> String {
+    if axes.is_empty() {
+        format!("repetition {rep}")
+    } else {
+        format!("{axes} repetition {rep}")
+    }
 }
 
 /// The leaking function as the fixture reported it in its samples (`main.sendResult`), else

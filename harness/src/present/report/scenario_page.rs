@@ -8,6 +8,7 @@ use super::doc::Doc;
 use super::load::RunView;
 use super::names;
 use super::visible::{self, Visibility};
+use crate::axes::AxisValues;
 use crate::evaluate::score::ScoreRow;
 use crate::present::plot::heatmap::ratio_text;
 use crate::present::plot::{tick, ChartOutcome};
@@ -79,32 +80,48 @@ pub fn page(
     facts(&mut d, v, sc, seen);
     d.contents(false);
     outcomes(&mut d, v, sc);
-    let reps: Vec<u32> = v
+    let traces: Vec<&crate::trace::Trace> = v
         .traces
         .iter()
         .filter(|t| t.meta.scenario.name == sc.name)
-        .map(|t| t.meta.rep)
         .collect();
     d.h(1, "Timelines");
     d.p("One per repetition: the metrics its class makes telling, the measured onset (dashed), the warm-up (shaded; detectors do not see it), and each detector's first alarm.");
-    for rep in &reps {
-        d.h(2, format!("Repetition {rep}"));
+    for t in &traces {
+        let name = names::repetition(&t.meta.axes, t.meta.rep);
+        let mut title = name.clone();
+        // `Repetition 2`; a sweep's `go=go1.27.3 repetition 2` keeps the axis as spelled.
+        if t.meta.axes.is_empty() {
+            title[..1].make_ascii_uppercase();
+        }
+        d.h(2, title);
         d.chart(
-            names::timeline_stem(&sc.name, *rep),
-            format!("Timeline of {}, repetition {rep}", sc.name),
+            names::timeline_stem(&sc.name, &t.meta.axes, t.meta.rep),
+            format!("Timeline of {}, {name}", sc.name),
         );
     }
     d.h(1, "Files");
     let mut files = Vec::new();
-    for rep in &reps {
-        let dir = format!("traces/{}/rep-{rep}", sc.name);
+    for t in &traces {
+        // Where the trace was loaded from, relative to the run: the run directory's layout
+        // is [`crate::run_dir`]'s, not spelled here.
+        let dir = t
+            .dir
+            .strip_prefix(&v.dir)
+            .unwrap_or(&t.dir)
+            .display()
+            .to_string();
         let links: Vec<String> = ["trace.jsonl", "meta.json", "end.json", "fixture.log"]
             .iter()
             .filter(|f| v.dir.join(&dir).join(f).exists())
             .map(|f| format!("[`{f}`](../{dir}/{f})"))
             .collect();
         if !links.is_empty() {
-            files.push(format!("repetition {rep}: {}", links.join(", ")));
+            files.push(format!(
+                "{}: {}",
+                names::repetition(&t.meta.axes, t.meta.rep),
+                links.join(", ")
+            ));
         }
     }
     files.push(format!(
@@ -170,16 +187,22 @@ fn facts(d: &mut Doc, v: &RunView, sc: &Scenario, seen: &Visibility) {
 fn outcomes(d: &mut Doc, v: &RunView, sc: &Scenario) {
     d.h(1, "Outcomes");
     d.p("Each detector's first alarm in each repetition: latency after the measured onset (and ÷ the oracle bound), or what happened instead; the sites it blamed (✓: the leaking function).");
-    let reps: Vec<u32> = v
+    let reps: Vec<(&AxisValues, u32)> = v
         .scores
         .iter()
         .filter(|r| r.scenario == sc.name)
-        .map(|r| r.rep)
+        .map(|r| (&r.axes, r.rep))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let mut head: Vec<String> = vec!["detector".into()];
-    head.extend(reps.iter().map(|r| format!("rep {r}")));
+    head.extend(reps.iter().map(|(a, r)| {
+        if a.is_empty() {
+            format!("rep {r}")
+        } else {
+            format!("{a} rep {r}")
+        }
+    }));
     head.push("blamed site".into());
     let mut rows = Vec::new();
     for det in charts::detectors(v) {
@@ -195,7 +218,7 @@ fn outcomes(d: &mut Doc, v: &RunView, sc: &Scenario) {
         for rep in &reps {
             row.push(
                 mine.iter()
-                    .find(|r| r.rep == *rep)
+                    .find(|r| (&r.axes, r.rep) == (rep.0, rep.1))
                     .map(|r| cell(r))
                     .unwrap_or_else(|| "–".into()),
             );
