@@ -1,7 +1,8 @@
 //! The `leakbench` command line: the flags (clap), and a dispatch that turns them into a
 //! request to a use case in [`leakbench::app`] and prints what it returns. Maps errors to
 //! exit codes: 0 success, 1 failure, 2 bad input (nothing was run), 130 interrupted (what
-//! finished is kept). Holds no use case itself: tests call `leakbench::app` directly.
+//! finished is kept), and for `record` only 3: the service went away before the end (what was
+//! recorded is kept). Holds no use case itself: tests call `leakbench::app` directly.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,7 @@ use std::process::ExitCode;
 ///   leakbench regress results/mine --baseline baselines/replay.json
 ///   leakbench compare results/old results/new   two runs side by side, as benchstat
 ///   leakbench goker --ci                    Go's own leak tests, graded like the fixtures
+///   leakbench record http://127.0.0.1:6060 --duration 5m --out results/svc   a running service
 ///   leakbench overhead --quick              what sampling costs the program
 #[derive(Parser, Debug)]
 #[command(
@@ -101,6 +103,8 @@ enum Cmd {
     /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv if
     /// present) and
     /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
+    /// A live recording (`leakbench record`, then `replay`) gets its timeline, every first
+    /// alarm marked unjudged, and a short report, from DIR/alarms.csv.
     #[command(verbatim_doc_comment)]
     Plot(PlotArgs),
     /// Re-score a recorded run with every detector: no processes, deterministic.
@@ -109,6 +113,9 @@ enum Cmd {
     /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
     /// alarms of every detector at thresholds from 1/16x to 16x). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
+    /// A live recording (`leakbench record`) has no ground truth: replay lists when each
+    /// detector first fired (or that it stayed silent, or cannot say) into DIR/alarms.csv,
+    /// and scores nothing.
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// List detectors: name, the series it watches, its trend window, and its threshold.
@@ -146,6 +153,57 @@ enum Cmd {
     #[command(verbatim_doc_comment)]
     Compare(CompareArgs),
     Goker(leakbench::goker::Args),
+    /// Record a Go service that is already running and serves net/http/pprof.
+    ///
+    /// Samples URL every --interval for --duration with the probes `run` uses on programs
+    /// without the kit: the goroutine profile (count and stacks), the heap profile and its
+    /// MemStats block, /debug/vars where served, the goroutineleak profile where served, and
+    /// RSS from /proc/PID with --pid. A probe the service does not serve is recorded as missing.
+    /// Writes an ordinary run directory (OUT/traces/NAME/rep-0/), each sample as it is taken.
+    /// There is no ground truth: `leakbench replay OUT` lists which detectors would have fired,
+    /// and when, without scoring them; `leakbench plot OUT` draws it.
+    ///
+    /// Only loopback addresses (127.0.0.0/8, ::1, a name resolving only to them) are read
+    /// unless --allow-remote is given: the probes cost the service work (the goroutineleak
+    /// profile runs a GC cycle) and what they read describes its code.
+    ///
+    /// Before writing anything it checks that URL answers with a goroutine profile: a service
+    /// that does not answer, or answers something else, is an error (exit 1) and nothing is
+    /// written. Ctrl-C or SIGTERM ends the recording early and keeps it (exit 130). A service
+    /// that goes away mid-recording (its --pid gone, or 3 ticks in a row unanswered) ends it
+    /// with the reason in end.json, the samples kept (exit 3).
+    ///   leakbench record http://127.0.0.1:6060 --duration 10m --out results/svc --pid 4242
+    ///   leakbench replay results/svc && leakbench plot results/svc
+    #[command(verbatim_doc_comment)]
+    Record(RecordArgs),
+}
+
+#[derive(Args, Debug)]
+struct RecordArgs {
+    /// The service's pprof address: http://HOST:PORT (a /debug/pprof/ path after it is fine).
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The service's process ID on this machine, to read its RSS from /proc/PID/status.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// How long to record: seconds, or with a unit (500ms, 30s, 5m, 1h).
+    #[arg(long, value_name = "D", value_parser = app::record_live::parse_duration)]
+    duration: std::time::Duration,
+    /// The new run directory (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Time between samples. Default: 0.5 s, as `run` samples a scenario that names none.
+    #[arg(long, value_name = "D", value_parser = app::record_live::parse_duration)]
+    interval: Option<std::time::Duration>,
+    /// The recording's name: OUT/traces/NAME/rep-0.
+    #[arg(long, value_name = "NAME", default_value = app::record_live::DEFAULT_NAME)]
+    name: String,
+    /// Also read a service at an address that is not loopback.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Skip the goroutineleak profile (it runs a GC cycle in the service at every sample).
+    #[arg(long)]
+    no_goroutineleak: bool,
 }
 
 /// The flags `run` and `run-all` share, with the same defaults.
@@ -449,6 +507,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::RunAll(a) => cmd_run_all(g, a),
         Cmd::Replay(a) => {
             let set = rec::detector_set(&a.detectors, a.external.detectors_file.as_deref())?;
+            if let Some(r) =
+                app::record_live::replay_if_live(&a.dir, &set, a.export.request().any())?
+            {
+                print!("{}", leakbench::present::console::alarms(&r.rows).text());
+                eprintln!(
+                    "{} recording(s) × {} detectors, no ground truth: alarms listed, nothing scored; into {}",
+                    r.recordings.len(),
+                    set.len(),
+                    r.written.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let scored = rec::score(&a.dir, &set)?;
             a.export.request().write(&a.dir)?;
             print_scored(&a.dir, &scored);
@@ -468,7 +538,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Plot(a) => {
-            let report = rec::plot(&a.dir, &progress())?;
+            let mp = progress();
+            let report = match app::record_live::plot_if_live(&a.dir, &mp)? {
+                Some(live) => live,
+                None => rec::plot(&a.dir, &mp)?,
+            };
             eprintln!(
                 "{} chart files in {}",
                 report.charts.len(),
@@ -486,7 +560,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Goker(a) => {
             leakbench::goker::run(a, &app::workspace::find_root(g.root.as_deref())?, &g.go)
         }
+        Cmd::Record(a) => cmd_record(a),
     }
+}
+
+fn cmd_record(a: RecordArgs) -> anyhow::Result<ExitCode> {
+    let req = app::record_live::RecordRequest {
+        url: a.url,
+        pid: a.pid,
+        duration: a.duration,
+        interval: a.interval.unwrap_or(std::time::Duration::from_secs_f64(
+            leakbench::scenario::DEFAULT_INTERVAL_S,
+        )),
+        out: a.out,
+        name: a.name,
+        allow_remote: a.allow_remote,
+        no_goroutineleak: a.no_goroutineleak,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let out = rt.block_on(app::record_live::record(req, &progress()))?;
+    for line in out.lines() {
+        eprintln!("{line}");
+    }
+    println!("{}", out.dir.display());
+    Ok(ExitCode::from(app::record_live::exit_code(&out.end)))
 }
 
 /// The results table on stdout (as hyperfine prints its results), then where the files are.

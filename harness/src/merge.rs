@@ -174,6 +174,7 @@ fn check_rep(rep: &RepDir, info: &RunInfo) -> anyhow::Result<()> {
             p.display()
         )),
         TraceError::Fs(e) => e.into(),
+        e @ TraceError::NoTruth { .. } => bad(format!("merge: {e}")),
     })?;
     let axes = rep_axes(&v);
     let (got, want) = (axis_names(axes.axes()), axis_names(info.matrix.axes()));

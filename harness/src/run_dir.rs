@@ -7,10 +7,12 @@
 //!   traces/<cell>/rep-<k>/   <cell> is the scenario's name, or `<scenario>@<axes>` in a run
 //!                            that sweeps axes (`goroutine-x@go=go1.27.3,GOGC=50`)
 //!     meta.json     written before the first sample (atomically): scenario, Go version, GOGC, …
+//!                   (a live recording's: where and how it was read, and no scenario)
 //!     trace.jsonl   one Sample per line, appended and flushed as each is taken
 //!     end.json      written last (atomically): how the repetition ended
 //!     fixture.log   the fixture's stdout and stderr (16 MiB per start, then a cut marker)
 //!   scores.csv      one row per scenario × detector × repetition (replay)
+//!   alarms.csv      a live recording's instead: each detector's first alarm, unjudged (replay)
 //!   summary.json    the aggregates, machine-readable (replay)
 //!   summary.md      the aggregates as Markdown tables (replay)
 //!   sweep.csv       the threshold sweep: recall and false alarms per threshold scale (replay)
@@ -86,6 +88,8 @@ pub const OVERHEAD_CSV: &str = "overhead.csv";
 pub const GOKER_DIR: &str = "goker";
 /// In [`GOKER_DIR`], when the section was not run: why, in one line.
 pub const GOKER_NOT_RUN: &str = "not-run.txt";
+/// A live recording's replay: every detector's first alarm, not judged (no ground truth).
+pub const ALARMS_CSV: &str = "alarms.csv";
 
 /// A repetition's directory is `rep-<k>` below its cell's.
 const REP_PREFIX: &str = "rep-";
@@ -220,6 +224,11 @@ impl RunDir {
 
     pub fn overhead_csv(&self) -> PathBuf {
         self.root.join(OVERHEAD_CSV)
+    }
+
+    /// A live recording's first alarms, unjudged.
+    pub fn alarms_csv(&self) -> PathBuf {
+        self.root.join(ALARMS_CSV)
     }
 
     /// Repetition `rep` of `scenario` in a run without axes.
@@ -460,6 +469,7 @@ mod tests {
         assert_eq!(run.report_md(), p("/r/report.md"));
         assert_eq!(run.report_html(), p("/r/report.html"));
         assert_eq!(run.overhead_csv(), p("/r/overhead.csv"));
+        assert_eq!(run.alarms_csv(), p("/r/alarms.csv"));
         let rep = run.rep("map-leak", 3);
         assert_eq!(rep.path(), Path::new("/r/traces/map-leak/rep-3"));
         assert_eq!(

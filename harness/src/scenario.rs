@@ -207,8 +207,12 @@ struct ScenarioFile {
     truth: TruthFile,
 }
 
+/// The sampling interval when a scenario names none (and `leakbench record`'s default),
+/// seconds.
+pub const DEFAULT_INTERVAL_S: f64 = 0.5;
+
 fn default_interval() -> f64 {
-    0.5
+    DEFAULT_INTERVAL_S
 }
 fn default_rss_cap() -> u64 {
     1024

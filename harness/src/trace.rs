@@ -5,6 +5,11 @@
 //! line is ignored on load) and [`RepEnd`] (`end.json`, written last, with the samples'
 //! [`Fidelity`] to their schedule).
 //!
+//! A service recorded live (`leakbench record`) writes the same three files with a
+//! [`LiveMeta`] in place of [`RepMeta`]: it has no scenario and so no ground truth. It loads
+//! as a [`Recording`] ([`load_recording`]), never as a [`Trace`] ([`load`] refuses it with
+//! [`TraceError::NoTruth`]), so code that scores cannot be handed one.
+//!
 //! Owns these formats and their (de)serialization. Where the files are, which trace format
 //! this leakbench reads and whether a repetition is finished is [`crate::run_dir`]'s; must
 //! not name a path, sample, detect or score.
@@ -12,6 +17,7 @@
 use crate::axes::{Axis, AxisValues};
 use crate::fidelity::Fidelity;
 use crate::fsio::{self, FsError};
+use crate::record::probe::ProbeSet;
 use crate::run_dir::{RepDir, RunDir, TRACE_FORMAT};
 use crate::sample::Sample;
 use crate::scenario::Scenario;
@@ -95,6 +101,52 @@ impl RuntimeFacts {
     }
 }
 
+/// Where a live recording was read from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSource {
+    /// The service's base URL as given, e.g. `http://127.0.0.1:6060`.
+    pub url: String,
+    /// The address it was read at (the URL's host resolved).
+    pub addr: String,
+    /// The process whose `/proc/PID/status` gave the RSS, if one was named (`--pid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// `meta.json` of a service recorded live by `leakbench record`: how it was sampled, and
+/// nothing about whether it leaks.
+///
+/// Why its own type, rather than a [`RepMeta`] whose scenario's truth is optional or filled
+/// in: nobody declared what this service is, whether it leaks, where or since when. A truth
+/// filled in (`leaking = false`) would turn every alarm into a "false alarm"; a truth made
+/// optional in [`Scenario`] would make every module that scores, bounds, sweeps or reports
+/// (they all read `scenario.truth`) rule on its absence, each in its own words. As a type
+/// of its own, a recording cannot reach them: [`load`] refuses it ([`TraceError::NoTruth`]),
+/// and only the code that shows alarms without judging them ([`crate::evaluate::alarms`],
+/// [`crate::present::report::live`]) reads it, through [`load_recording`]. The samples and the
+/// end are the same types as a scenario's, so detectors read them as they read any trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveMeta {
+    /// [`TRACE_FORMAT`] when written.
+    pub format: u32,
+    pub harness_version: String,
+    /// Its presence marks the repetition as a live recording.
+    pub live: LiveSource,
+    /// The recording's name: the directory above `rep-<k>`.
+    pub name: String,
+    pub rep: u32,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`: when the first sample was due. The trace's `t = 0` is that
+    /// moment, not the service's start (which the harness does not know).
+    pub started: String,
+    pub interval_s: f64,
+    /// How long the recording was asked to last, seconds.
+    pub duration_s: f64,
+    /// Detectors see every sample: a live service was started long before, there is no
+    /// start-up to skip.
+    pub warmup_s: f64,
+    pub probes: ProbeSet,
+}
+
 /// How a repetition ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,7 +207,8 @@ pub struct RepEnd {
 /// sample being written. Keeps the sample times, for the fidelity `end.json` states.
 pub struct TraceWriter {
     rep: RepDir,
-    meta: RepMeta,
+    /// `None` for a live recording (no onset to declare).
+    meta: Option<RepMeta>,
     file: std::fs::File,
     samples: u64,
     times: Vec<f64>,
@@ -167,21 +220,38 @@ impl TraceWriter {
     /// Creates the repetition directory, writes `meta.json` and opens an empty trace,
     /// discarding any unfinished attempt at this repetition.
     pub fn create(rep: &RepDir, meta: &RepMeta) -> Result<Self, FsError> {
+        let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
+        let mut w = TraceWriter::open(rep, &json, meta.interval_s, meta.scenario.warmup_s)?;
+        w.meta = Some(meta.clone());
+        Ok(w)
+    }
+
+    /// As [`TraceWriter::create`], for a live recording.
+    pub fn create_live(rep: &RepDir, meta: &LiveMeta) -> Result<Self, FsError> {
+        let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
+        TraceWriter::open(rep, &json, meta.interval_s, meta.warmup_s)
+    }
+
+    fn open(
+        rep: &RepDir,
+        meta_json: &[u8],
+        interval_s: f64,
+        warmup_s: f64,
+    ) -> Result<Self, FsError> {
         fsio::create_dir_all(rep.path())?;
         let _ = std::fs::remove_file(rep.end_json());
-        let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
-        fsio::write_atomic(&rep.meta_json(), &json)?;
+        fsio::write_atomic(&rep.meta_json(), meta_json)?;
         let path = rep.trace_jsonl();
         let file =
             std::fs::File::create(&path).map_err(|e| FsError::new("could not create", &path, e))?;
         Ok(TraceWriter {
             rep: rep.clone(),
-            meta: meta.clone(),
+            meta: None,
             file,
             samples: 0,
             times: Vec::new(),
-            interval_s: meta.interval_s,
-            warmup_s: meta.scenario.warmup_s,
+            interval_s,
+            warmup_s,
         })
     }
 
@@ -190,19 +260,30 @@ impl TraceWriter {
     }
 
     /// Records the declared onset (seconds since spawn) in `meta.json`, rewritten atomically.
+    /// A live recording has no onset: nothing is written.
     pub fn declare_onset(&mut self, onset_s: f64) -> Result<(), FsError> {
-        self.meta.declared_onset_s = Some(onset_s);
+        let Some(meta) = &mut self.meta else {
+            return Ok(());
+        };
+        meta.declared_onset_s = Some(onset_s);
         self.rewrite_meta()
     }
 
-    /// Records what the fixture's runtime reports in `meta.json`, rewritten atomically.
+    /// Records what the fixture's runtime reports in `meta.json`, rewritten atomically. A
+    /// live recording has no fixture: nothing is written.
     pub fn record_runtime(&mut self, facts: RuntimeFacts) -> Result<(), FsError> {
-        self.meta.runtime = Some(facts);
+        let Some(meta) = &mut self.meta else {
+            return Ok(());
+        };
+        meta.runtime = Some(facts);
         self.rewrite_meta()
     }
 
     fn rewrite_meta(&self) -> Result<(), FsError> {
-        let json = serde_json::to_vec_pretty(&self.meta).expect("meta serializes");
+        let Some(meta) = &self.meta else {
+            return Ok(());
+        };
+        let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
         fsio::write_atomic(&self.rep.meta_json(), &json)
     }
 
@@ -268,6 +349,18 @@ pub enum TraceError {
     Format { path: PathBuf, msg: String },
     #[error("{path}: trace format {found} but this leakbench reads format {TRACE_FORMAT} (fix: re-run the scenarios with this version)")]
     Version { path: PathBuf, found: u32 },
+    #[error("{path}: a service recorded live (`leakbench record`) has no ground truth to score (fix: `leakbench replay` and `leakbench plot` show its alarms unjudged)")]
+    NoTruth { path: PathBuf },
+}
+
+/// A live recording loaded from disk: a [`Trace`] without a scenario ([`LiveMeta`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub dir: PathBuf,
+    pub meta: LiveMeta,
+    /// `None` when the recording never finished (the harness died).
+    pub end: Option<RepEnd>,
+    pub samples: Vec<Sample>,
 }
 
 impl Trace {
@@ -288,12 +381,61 @@ impl Trace {
     }
 }
 
-/// Loads a repetition's `meta.json`, behind [`RepDir::read_meta_json`]'s format gate.
+/// Loads a repetition's `meta.json`, behind [`RepDir::read_meta_json`]'s format gate. A live
+/// recording's is [`TraceError::NoTruth`].
 pub fn load_meta(rep: &RepDir) -> Result<RepMeta, TraceError> {
-    serde_json::from_value(rep.read_meta_json()?).map_err(|e| TraceError::Format {
+    let value = rep.read_meta_json()?;
+    if value.get(LIVE_KEY).is_some() {
+        return Err(TraceError::NoTruth {
+            path: rep.meta_json(),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| TraceError::Format {
         path: rep.meta_json(),
         msg: e.to_string(),
     })
+}
+
+/// The key of `meta.json` that marks a live recording ([`LiveMeta::live`]).
+const LIVE_KEY: &str = "live";
+
+/// Whether the repetition is a live recording (its `meta.json` says so; an unreadable one is
+/// not).
+pub fn is_live(rep: &RepDir) -> bool {
+    rep.read_meta_json()
+        .is_ok_and(|v| v.get(LIVE_KEY).is_some())
+}
+
+/// Whether any repetition under `run_dir` is a live recording.
+pub fn holds_live(run_dir: &Path) -> bool {
+    RunDir::new(run_dir)
+        .reps()
+        .is_ok_and(|reps| reps.iter().any(is_live))
+}
+
+/// Loads a live recording; a scenario's repetition is [`TraceError::Format`].
+pub fn load_recording(rep: &RepDir) -> Result<Recording, TraceError> {
+    let meta: LiveMeta =
+        serde_json::from_value(rep.read_meta_json()?).map_err(|e| TraceError::Format {
+            path: rep.meta_json(),
+            msg: format!("not a live recording: {e}"),
+        })?;
+    Ok(Recording {
+        dir: rep.path().to_path_buf(),
+        meta,
+        end: load_end(rep)?,
+        samples: load_samples(rep)?,
+    })
+}
+
+/// Loads every live recording of the run directory `run_dir`, in [`RunDir::reps`] order;
+/// any other repetition there is [`TraceError::Format`] (a run is one kind or the other).
+pub fn load_recordings(run_dir: &Path) -> Result<Vec<Recording>, TraceError> {
+    RunDir::new(run_dir)
+        .reps()?
+        .iter()
+        .map(load_recording)
+        .collect()
 }
 
 /// Loads a repetition's `end.json`; `None` while it is unfinished.
@@ -314,6 +456,16 @@ pub fn load_end(rep: &RepDir) -> Result<Option<RepEnd>, TraceError> {
 pub fn load(rep: &RepDir) -> Result<Trace, TraceError> {
     let meta = load_meta(rep)?;
     let end = load_end(rep)?;
+    Ok(Trace {
+        dir: rep.path().to_path_buf(),
+        meta,
+        end,
+        samples: load_samples(rep)?,
+    })
+}
+
+/// The samples of `trace.jsonl`, a torn last line left out.
+fn load_samples(rep: &RepDir) -> Result<Vec<Sample>, TraceError> {
     let trace_path = rep.trace_jsonl();
     let text = fsio::read_to_string(&trace_path)?;
     let mut samples = Vec::new();
@@ -330,12 +482,7 @@ pub fn load(rep: &RepDir) -> Result<Trace, TraceError> {
         })?;
         samples.push(s);
     }
-    Ok(Trace {
-        dir: rep.path().to_path_buf(),
-        meta,
-        end,
-        samples,
-    })
+    Ok(samples)
 }
 
 /// Loads every repetition of the run directory `run_dir`, in [`RunDir::reps`] order.
@@ -455,6 +602,54 @@ site = 'main\.f'
         assert_eq!(t.onset_s(), Some(1.5));
         assert_eq!(t.meta, meta());
         assert_eq!(load_run(dir.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_live_recording_loads_only_as_a_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let live = LiveMeta {
+            format: TRACE_FORMAT,
+            harness_version: "test".into(),
+            live: LiveSource {
+                url: "http://localhost:6060".into(),
+                addr: "127.0.0.1:6060".into(),
+                pid: Some(7),
+            },
+            name: "svc".into(),
+            rep: 0,
+            started: "2026-01-01T00:00:00Z".into(),
+            interval_s: 0.5,
+            duration_s: 10.0,
+            warmup_s: 0.0,
+            probes: ProbeSet::default(),
+        };
+        let rep = run.rep("svc", 0);
+        let mut w = TraceWriter::create_live(&rep, &live).unwrap();
+        w.declare_onset(3.0).unwrap(); // nothing to declare: meta.json is unchanged
+        w.append(&Sample {
+            t: 0.1,
+            ..Default::default()
+        })
+        .unwrap();
+        w.finish(EndStatus::Crashed, "the service went away", 0.2)
+            .unwrap();
+        let r = load_recording(&rep).unwrap();
+        assert_eq!((r.meta, r.samples.len()), (live, 1));
+        assert_eq!(r.end.unwrap().status, EndStatus::Crashed);
+        assert!(is_live(&rep) && holds_live(dir.path()));
+        match load(&rep) {
+            Err(TraceError::NoTruth { path }) => assert_eq!(path, rep.meta_json()),
+            other => panic!("{other:?}"),
+        }
+        // A scenario's repetition is not a recording.
+        let other = run.rep("t", 0);
+        TraceWriter::create(&other, &meta()).unwrap();
+        assert!(!is_live(&other));
+        assert!(matches!(
+            load_recording(&other),
+            Err(TraceError::Format { .. })
+        ));
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod goleak;
 mod matrix_length;
 mod oom;
 mod orphans;
+mod record_live;
 mod regress;
 mod replay_gate;
 mod resume;

@@ -12,6 +12,7 @@
 
 pub mod listing;
 pub mod record;
+pub mod record_live;
 pub mod workspace;
 
 pub use workspace::Workspace;

@@ -1,10 +1,12 @@
 //! The results table a command prints when it has scored a run (`run`, `run-all`, `replay`),
 //! as hyperfine and criterion print theirs: one line per detector, the figures a reader
-//! compares first. The full detail is in the files it names.
+//! compares first. The full detail is in the files it names. A live recording, which has no
+//! scores, gets the table of first alarms instead ([`alarms`]).
 //!
 //! Owns which columns the terminal shows and how they are spelled. Must not compute scores
 //! (it reads a [`Summary`]) nor print (callers do).
 
+use crate::evaluate::alarms::{AlarmRecord, AlarmRow};
 use crate::evaluate::score::{Aggregate, Summary};
 use crate::table::Table;
 
@@ -52,6 +54,51 @@ pub fn results(summary: &Summary) -> Table {
             secs(a.latency_median_s),
             secs(a.latency_p90_s),
             a.na.to_string(),
+        ]);
+    }
+    t
+}
+
+/// One row per recording × detector: when it first fired (seconds since the recording
+/// started), what grew and where, or that it stayed silent, or why it cannot say. Fired
+/// first, by time.
+pub fn alarms(rows: &[AlarmRow]) -> Table {
+    let mut recs: Vec<AlarmRecord> = rows.iter().map(AlarmRecord::from).collect();
+    let order = |r: &AlarmRecord| match r.state.as_str() {
+        "fired" => 0,
+        "silent" => 1,
+        _ => 2,
+    };
+    recs.sort_by(|a, b| {
+        (a.recording.as_str(), a.rep, order(a))
+            .cmp(&(b.recording.as_str(), b.rep, order(b)))
+            .then(
+                a.alarm_s
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b.alarm_s.unwrap_or(f64::INFINITY)),
+            )
+    });
+    let several = recs
+        .iter()
+        .any(|r| (&r.recording, r.rep) != (&recs[0].recording, recs[0].rep));
+    let mut t = Table::new(["detector", "first alarm", "grew", "site", "detail"])
+        .right_aligned(&[false, true]);
+    for r in recs {
+        let name = if several {
+            format!("{} {}/{}", r.detector, r.recording, r.rep)
+        } else {
+            r.detector
+        };
+        t.push(vec![
+            name,
+            match r.state.as_str() {
+                "fired" => secs(r.alarm_s),
+                "silent" => "silent".into(),
+                _ => "n/a".into(),
+            },
+            r.grew.unwrap_or_else(|| "–".into()),
+            r.site.unwrap_or_else(|| "–".into()),
+            r.detail,
         ]);
     }
     t

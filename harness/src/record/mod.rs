@@ -5,7 +5,8 @@
 //! ([`probe`], decoding profiles with [`pprof`]; a program without our kit through
 //! [`std_metrics`], checked by [`listeners`] to listen on loopback only) on the schedule of
 //! [`ticker`] → record one repetition into its trace ([`repetition`]) → record the whole
-//! matrix into a run directory ([`run`]).
+//! matrix into a run directory ([`run`]). A service already running, not ours, is recorded
+//! by [`live`] on the same probes and schedule.
 //!
 //! Owns processes, probes and the tick loop. Must not score or draw: what it leaves behind is
 //! a run directory, read by [`crate::evaluate`]. (A run feeds its samples to the detectors
@@ -15,6 +16,7 @@ pub mod fixture_build;
 pub mod fixture_log;
 pub mod launch;
 pub mod listeners;
+pub mod live;
 pub mod pprof;
 pub mod probe;
 pub mod repetition;

@@ -456,12 +456,12 @@ pub async fn run(opts: RunOptions, mp: &MultiProgress) -> anyhow::Result<RunRepo
 }
 
 /// Every registered detector, fed live; remembers who alarmed first.
-struct LiveDetectors {
+pub(crate) struct LiveDetectors {
     feeders: Vec<crate::evaluate::detect::Feeder>,
 }
 
 impl LiveDetectors {
-    fn new(warmup_s: f64) -> Self {
+    pub(crate) fn new(warmup_s: f64) -> Self {
         let params = crate::evaluate::detect::Params::default();
         LiveDetectors {
             feeders: crate::evaluate::detect::registry()
@@ -471,14 +471,14 @@ impl LiveDetectors {
         }
     }
 
-    fn push(&mut self, s: &crate::sample::Sample) {
+    pub(crate) fn push(&mut self, s: &crate::sample::Sample) {
         for f in &mut self.feeders {
             f.push(s);
         }
     }
 
     /// `3/13 detectors alarmed, first stack-growth at 9.5 s`.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let fired: Vec<(&str, f64)> = self
             .feeders
             .iter()
@@ -499,7 +499,7 @@ impl LiveDetectors {
 
 /// Turns Ctrl-C and SIGTERM into the interrupt flag. A second Ctrl-C is not special: the
 /// in-flight repetitions stop within one sampling interval anyway.
-fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn_signal_watch(tx: Arc<watch::Sender<bool>>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let (Ok(mut int), Ok(mut term)) = (

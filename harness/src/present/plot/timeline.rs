@@ -36,7 +36,9 @@ pub struct AlarmRow {
     pub detector: String,
     /// First alarm, seconds since spawn; `None`: the detector stayed silent.
     pub t_s: Option<f64>,
-    pub outcome: ChartOutcome,
+    /// How the row was judged; `None`: not judged (a live recording has no ground truth), drawn
+    /// in neutral ink.
+    pub outcome: Option<ChartOutcome>,
 }
 
 /// The timeline chart's data.
@@ -50,7 +52,12 @@ pub struct Timeline {
     pub onset_s: Option<f64>,
     pub panels: Vec<Panel>,
     pub alarms: Vec<AlarmRow>,
+    /// What `t = 0` is, for the time axis: [`FIXTURE_START`] for a scenario's repetition.
+    pub since: &'static str,
 }
+
+/// The time axis's origin for a repetition the harness started.
+pub const FIXTURE_START: &str = "the fixture started";
 
 /// Fits the column of a page 800 px wide (margins and a scroll bar taken) at its natural size.
 const WIDTH: u32 = 750;
@@ -102,10 +109,21 @@ impl Timeline {
             if self
                 .alarms
                 .iter()
-                .any(|a| a.t_s.is_some() && a.outcome == v)
+                .any(|a| a.t_s.is_some() && a.outcome == Some(v))
             {
                 items.push((format!("alarm: {}", v.label()), v.color(), Swatch::Marker));
             }
+        }
+        if self
+            .alarms
+            .iter()
+            .any(|a| a.t_s.is_some() && a.outcome.is_none())
+        {
+            items.push((
+                "first alarm (not judged: no ground truth)".to_string(),
+                INK,
+                Swatch::Marker,
+            ));
         }
         items
     }
@@ -260,7 +278,7 @@ impl Timeline {
             .y_labels(n as usize)
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&label)
-            .x_desc("time since the fixture started (s)")
+            .x_desc(format!("time since {} (s)", self.since))
             .label_style(font(SMALL + 1.0))
             .axis_desc_style(font(SMALL + 1.0))
             .draw()?;
@@ -301,14 +319,23 @@ impl Timeline {
                     };
                     c.draw_series(std::iter::once(
                         EmptyElement::at((t, row(i)))
-                            + TriangleMarker::new((0, 0), 6, a.outcome.color().filled())
+                            + TriangleMarker::new(
+                                (0, 0),
+                                6,
+                                a.outcome.map_or(INK, ChartOutcome::color).filled(),
+                            )
                             + Text::new(text, (dx, 0), anchored(font(SMALL), side, VPos::Center)),
                     ))?;
                 }
                 None => {
                     c.draw_series(std::iter::once(
                         EmptyElement::at((0.0, row(i)))
-                            + Text::new("no alarm", (6, 0), colored(f.clone(), super::MISS)),
+                            + Text::new(
+                                "no alarm",
+                                (6, 0),
+                                // Silence is a miss only where a leak was known.
+                                colored(f.clone(), a.outcome.map_or(INK, |_| super::MISS)),
+                            ),
                     ))?;
                 }
             }
@@ -345,14 +372,15 @@ mod tests {
                 AlarmRow {
                     detector: "count".into(),
                     t_s: Some(5.0),
-                    outcome: ChartOutcome::InTime,
+                    outcome: Some(ChartOutcome::InTime),
                 },
                 AlarmRow {
                     detector: "slope".into(),
                     t_s: None,
-                    outcome: ChartOutcome::Missed,
+                    outcome: Some(ChartOutcome::Missed),
                 },
             ],
+            since: FIXTURE_START,
         }
     }
 

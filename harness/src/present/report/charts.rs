@@ -160,7 +160,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
             });
             AlarmRow {
                 t_s: row.and_then(|r| r.alarm_s),
-                outcome: row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed),
+                outcome: Some(row.and_then(chart_outcome).unwrap_or(ChartOutcome::Missed)),
                 detector: d,
             }
         })
@@ -198,6 +198,7 @@ pub fn timeline(v: &RunView, t: &Trace) -> Timeline {
         onset_s: onset,
         panels: panels::timeline_panels(&sc.truth.grows, &t.samples),
         alarms,
+        since: crate::present::plot::timeline::FIXTURE_START,
     }
 }
 

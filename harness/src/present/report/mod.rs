@@ -12,7 +12,8 @@
 //! chart gets ([`charts`], [`panels`], [`visible`]) and where its files go ([`names`]). Must
 //! not run fixtures, run a detector or score: scores come from `scores.csv`, and the threshold
 //! sweep from `sweep.csv` as [`crate::evaluate::sweep`] wrote it (a run without one gets a
-//! line saying so and no sweep chart, never a re-scoring).
+//! line saying so and no sweep chart, never a re-scoring). A live recording, which has no
+//! scores, gets its own short report ([`live`]).
 
 pub mod axes;
 pub mod charts;
@@ -20,6 +21,7 @@ pub mod content;
 pub mod doc;
 pub mod findings;
 pub mod goker_section;
+pub mod live;
 pub mod load;
 pub mod names;
 pub mod panels;
@@ -124,13 +126,7 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
             AnyChart::Timeline(charts::timeline(v, t)),
         ));
     }
-    let bar = mp.add(ProgressBar::new(todo.len() as u64));
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("plot");
+    let bar = plot_bar(mp, todo.len());
     let plots = v.dir.join(PLOTS_DIR);
     let rendered = render_all(todo, &plots, &bar)?;
     bar.finish_with_message("done");
@@ -185,6 +181,18 @@ pub fn generate_from(v: &RunView, mp: &MultiProgress) -> anyhow::Result<Generate
         pages,
         charts: files,
     })
+}
+
+/// The progress bar of drawing `charts` charts.
+fn plot_bar(mp: &MultiProgress, charts: usize) -> ProgressBar {
+    let bar = mp.add(ProgressBar::new(charts as u64));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("plot");
+    bar
 }
 
 /// Renders and writes charts on every core; results in input order.
