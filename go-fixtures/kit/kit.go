@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"sort"
 	"strconv"
@@ -275,31 +274,33 @@ type runtimeFacts struct {
 	GOMEMLIMIT string `json:"gomemlimit"` // bytes, or "off"
 }
 
-var runtimeMu sync.Mutex
-
 func serveRuntime(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, readRuntime())
 }
 
+// readRuntime reads the settings from runtime/metrics, which only reads them: setting GOGC to
+// itself with debug.SetGCPercent would read it too, but the placeholder in between can start a
+// GC in a program running with GOGC=off, the very cells this check is for.
 func readRuntime() runtimeFacts {
-	// SetGCPercent returns the previous setting: set it to itself to read it. Two requests at
-	// once must not interleave, or one would read the other's placeholder.
-	runtimeMu.Lock()
-	pct := debug.SetGCPercent(100)
-	debug.SetGCPercent(pct)
-	runtimeMu.Unlock()
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
 	f := runtimeFacts{
 		GoVersion:  runtime.Version(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		GOGC:       "off",
 		GOMEMLIMIT: "off",
 	}
-	if pct >= 0 {
-		f.GOGC = strconv.Itoa(pct)
+	// GOGC=off is a percent of -1, which the metric reports as a uint64.
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		if pct := int64(s[0].Value.Uint64()); pct >= 0 {
+			f.GOGC = strconv.FormatInt(pct, 10)
+		}
 	}
-	// A negative limit reads the current one without changing it; MaxInt64 is "no limit".
-	if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
-		f.GOMEMLIMIT = strconv.FormatInt(lim, 10)
+	// MaxInt64 is "no limit".
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		if lim := s[1].Value.Uint64(); lim != math.MaxInt64 {
+			f.GOMEMLIMIT = strconv.FormatUint(lim, 10)
+		}
 	}
 	return f
 }

@@ -148,6 +148,8 @@ pub fn of_trace(t: &Trace) -> Fidelity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepFidelity {
     pub scenario: String,
+    /// The cell's axis values ([`crate::axes`]); empty in a run that sweeps none.
+    pub axes: crate::axes::AxisValues,
     pub rep: u32,
     /// How it ended, as `end.json` spells it (`None`: unfinished).
     pub status: Option<crate::trace::EndStatus>,
@@ -166,6 +168,7 @@ impl RepFidelity {
         let sc = &t.meta.scenario;
         RepFidelity {
             scenario: sc.name.clone(),
+            axes: t.meta.axes.clone(),
             rep: t.meta.rep,
             status: t.end.as_ref().map(|e| e.status),
             fidelity: of_trace(t),
@@ -196,27 +199,39 @@ pub const HEADER: [&str; 12] = [
 ];
 
 /// The rows as `fidelity.csv` bytes, in the order given. Seconds with 3 decimals; not
-/// applicable is the empty field; `note` says why a repetition was not judged.
+/// applicable is the empty field; `note` says why a repetition was not judged. A run that
+/// sweeps axes has one more column per axis after `note`, as `scores.csv` has
+/// ([`crate::present::export::csv`]), so the cells of a sweep stay apart.
 pub fn to_csv(rows: &[RepFidelity]) -> Vec<u8> {
     let secs = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let axes: std::collections::BTreeSet<crate::axes::Axis> =
+        rows.iter().flat_map(|r| r.axes.axes()).collect();
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing to memory");
+    w.write_record(HEADER.iter().copied().chain(axes.iter().map(|a| a.name())))
+        .expect("writing to memory");
     for r in rows {
         let f = &r.fidelity;
-        w.write_record([
-            r.scenario.clone(),
-            r.rep.to_string(),
-            r.status.map(|s| s.to_string()).unwrap_or_default(),
-            f.interval_s.to_string(),
-            f.samples.to_string(),
-            f.missed.to_string(),
-            secs(f.gap_p50_s),
-            secs(f.gap_p99_s),
-            secs(f.gap_max_s),
-            secs(r.watched_after_onset_s),
-            r.not_judged.is_empty().to_string(),
-            r.not_judged.clone(),
-        ])
+        w.write_record(
+            [
+                r.scenario.clone(),
+                r.rep.to_string(),
+                r.status.map(|s| s.to_string()).unwrap_or_default(),
+                f.interval_s.to_string(),
+                f.samples.to_string(),
+                f.missed.to_string(),
+                secs(f.gap_p50_s),
+                secs(f.gap_p99_s),
+                secs(f.gap_max_s),
+                secs(r.watched_after_onset_s),
+                r.not_judged.is_empty().to_string(),
+                r.not_judged.clone(),
+            ]
+            .into_iter()
+            .chain(
+                axes.iter()
+                    .map(|a| r.axes.get(*a).unwrap_or_default().to_string()),
+            ),
+        )
         .expect("writing to memory");
     }
     w.into_inner().expect("flushing to memory")
@@ -372,6 +387,14 @@ mod tests {
             "{}",
             lines[2]
         );
+        // A sweep's cells stay apart: one column per axis swept, after `note`.
+        let mut swept = kept.clone();
+        swept.axes.insert(crate::axes::Axis::Gogc, "50");
+        let csv = String::from_utf8(to_csv(&[kept.clone(), swept])).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], format!("{},GOGC", HEADER.join(",")));
+        assert!(lines[1].ends_with("true,,"), "{}", lines[1]);
+        assert!(lines[2].ends_with("true,,50"), "{}", lines[2]);
         let s = summarize(&[kept, late]);
         assert_eq!((s.reps, s.too_late, s.missed, s.intended), (2, 1, 12, 92));
         assert_eq!((s.gap_p99_max_s, s.gap_max_s), (Some(3.5), Some(3.5)));

@@ -6,21 +6,22 @@
 //! scenario ──► record/ ──► run directory ──► evaluate/ ──► present/
 //!  (input)    build, launch,   (run_dir: where;  detect, score,    export, plot,
 //!             probe, ticker,   trace, sample:    oracle, sweep,    report, console,
-//!             record           what)             forecast, replay, compare
-//!                                                regress
+//!             record, live     what)             forecast, replay, compare
+//!                                                regress, alarms
 //! ```
 //!
-//! Imports point backwards, with two exceptions kept on purpose: a run feeds samples to the
+//! Imports point backwards, with exceptions kept on purpose: a run feeds samples to the
 //! detectors live (through [`evaluate::detect::Feeder`]) only to show first alarms in its
-//! progress display, and [`evaluate::replay`] writes its scores through
-//! [`present::export`]'s formats.
+//! progress display; [`evaluate::replay`] writes its scores through [`present::export`]'s
+//! formats; [`trace`] records the [`record::probe::ProbeSet`] a repetition was sampled with;
+//! and [`axes`] detects a `go` axis's toolchain with [`record::fixture_build`].
 //!
 //! - [`scenario`], [`sample`], [`trace`] and [`run_dir`] are the data that crosses the seams
 //!   (what to run, one sample, what a repetition's files hold, and where every file of a run
 //!   lives, with `run.json` and the trace format version); they sit at the top because every
 //!   stage reads them. [`leak_class`] is their vocabulary for what a leak is: its class (the
 //!   cause, free text) and what it grows (an observable, the detectors' words).
-//!   So does [`fidelity`]: how well a repetition's samples kept their schedule, stated by
+//!   [`fidelity`] sits there too: how well a repetition's samples kept their schedule, stated by
 //!   the recorder and judged by scoring. [`axes`] is what a run sweeps besides scenarios
 //!   (Go toolchains, GOGC, GOMEMLIMIT, GOMAXPROCS): a cell is a scenario at one point.
 //! - [`record`] touches live processes and nothing later; [`evaluate`] is pure over recorded

@@ -100,8 +100,8 @@ enum Cmd {
     RunAll(RunAllArgs),
     /// Redraw the charts and the report of a scored run directory, running nothing.
     ///
-    /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv if
-    /// present) and
+    /// Reads DIR/run.json, DIR/scores.csv, DIR/sweep.csv, the traces (and DIR/overhead.csv and
+    /// run-all's GoKer section DIR/goker/ if present) and
     /// writes DIR/plots/*.svg, DIR/plots/*.png, DIR/report.md and DIR/report.html.
     /// A live recording (`leakbench record`, then `replay`) gets its timeline, every first
     /// alarm marked unjudged, and a short report, from DIR/alarms.csv.
@@ -110,8 +110,9 @@ enum Cmd {
     /// Re-score a recorded run with every detector: no processes, deterministic.
     ///
     /// Reads DIR/traces/*/rep-*/ and writes DIR/scores.csv (one row per scenario × detector ×
-    /// repetition), DIR/summary.json, DIR/summary.md and DIR/sweep.csv (recall and false
-    /// alarms of every detector at thresholds from 1/16x to 16x). The same traces always give the same
+    /// repetition), DIR/summary.json, DIR/summary.md, DIR/sweep.csv (recall and false
+    /// alarms of every detector at thresholds from 1/16x to 16x) and DIR/fidelity.csv (each
+    /// repetition's sample gaps and misses, and whether it was judged). The same traces always give the same
     /// bytes, so a changed scores.csv means a changed detector.
     /// A live recording (`leakbench record`) has no ground truth: replay lists when each
     /// detector first fired (or that it stayed silent, or cannot say) into DIR/alarms.csv,
@@ -158,7 +159,9 @@ enum Cmd {
     /// Samples URL every --interval for --duration with the probes `run` uses on programs
     /// without the kit: the goroutine profile (count and stacks), the heap profile and its
     /// MemStats block, /debug/vars where served, the goroutineleak profile where served, and
-    /// RSS from /proc/PID with --pid. A probe the service does not serve is recorded as missing.
+    /// RSS from /proc/PID with --pid (it also asks /leakbench/metrics, which only leakbench's
+    /// kit serves; goleak is not asked). A probe the service does not serve is recorded as
+    /// missing.
     /// Writes an ordinary run directory (OUT/traces/NAME/rep-0/), each sample as it is taken.
     /// There is no ground truth: `leakbench replay OUT` lists which detectors would have fired,
     /// and when, without scoring them; `leakbench plot OUT` draws it.
@@ -665,6 +668,7 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let dir = &out.recorded.dir;
+    let mut interrupted = false;
     if let (Some(scored), Some(report)) = (&out.scored, &out.report) {
         print_scored(dir, scored);
         use leakbench::goker::section::Outcome;
@@ -673,10 +677,14 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
                 reps, elapsed_s, ..
             }) => eprintln!("GoKer section: {reps} repetitions in {elapsed_s:.0} s"),
             Some(Outcome::NotRun(why)) => eprintln!("{why}"),
-            Some(Outcome::Interrupted { dir }) => eprintln!(
-                "GoKer section interrupted: `leakbench run-all --resume` runs it again ({})",
-                dir.display()
-            ),
+            Some(Outcome::Interrupted { .. }) => {
+                // The matrix is scored and reported; the section is not: the run is unfinished.
+                eprintln!(
+                    "GoKer section interrupted: `leakbench run-all --resume {}` runs it again",
+                    dir.display()
+                );
+                interrupted = true;
+            }
             Some(Outcome::Kept { .. }) | None => {}
         }
         eprintln!(
@@ -688,7 +696,11 @@ fn cmd_run_all(g: &Global, a: RunAllArgs) -> anyhow::Result<ExitCode> {
         eprintln!("        {}", report.report_html.display());
     }
     println!("{}", dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(if interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_overhead(g: &Global, a: OverheadArgs) -> anyhow::Result<ExitCode> {

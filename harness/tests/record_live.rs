@@ -156,12 +156,12 @@ fn a_loopback_service_is_recorded_and_replay_and_plot_show_its_alarms_unscored()
         .collect();
     let (first, last) = (&counts[0], counts.last().unwrap());
     assert!(*last > *first + 200.0, "the leak shows: {first} → {last}");
-    // The kit's goleak report is not served: missing, with the reason, at the ticks goleak
-    // was asked (at most every GOLEAK_PERIOD, so not necessarily the last).
-    assert!(r.samples.iter().any(|s| s
-        .missing
+    // goleak (leakbench's kit only, costly for a live service) is never asked.
+    assert!(!r.meta.probes.goleak, "goleak is off in a live recording");
+    assert!(r
+        .samples
         .iter()
-        .any(|m| m.probe == "goleak" && m.reason.contains("404"))));
+        .all(|s| s.goleak.is_none() && s.goleak_asked_s.is_none()));
     // The scoring side refuses it: no ground truth.
     assert!(matches!(
         trace::load_run(&out),

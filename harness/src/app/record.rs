@@ -27,9 +27,14 @@ use std::time::{Duration, Instant};
 /// more than one run.
 pub const RUN_REPS: u32 = 3;
 /// Fixtures `run` and `run-all` record at once. Fixtures are mostly idle between samples, so
-/// more of them than cores fit (22 scenarios × 3 took 223 s on 2 cores at this setting; the
-/// 46-scenario matrix is not measured yet).
-pub const RUN_JOBS: usize = 6;
+/// many more of them than cores fit, until their own CPU (workload, serving the probes) fills
+/// the machine. Measured on 2 cores with `leakbench overhead --study fidelity
+/// --fidelity-window 30` (goleak every 5 s), two studies: 24 at once used 1.75 cores and
+/// missed no sample; 30 at once used 1.92–1.93 cores and missed 2.2 % of its samples in one
+/// (every repetition still judged), 7.6 % in the other (every repetition too late); 38 and 46
+/// at once saturated both cores. The default matrix recorded 24 at once took 319 s with no
+/// repetition refused (docs/example).
+pub const RUN_JOBS: usize = 24;
 
 /// Copies of the scores to write besides the run directory's own (`--export-*`), as
 /// hyperfine exports: the same bytes as `summary.json`, `scores.csv` and `summary.md`.

@@ -102,12 +102,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(Duration::from_secs_f64(v * scale)),
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= MAX_DURATION_S => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
         _ => Err(format!(
-            "`{s}`: not a positive duration (e.g. 30s, 5m, 0.5)"
+            "`{s}`: not a positive duration of at most 30 days (e.g. 30s, 5m, 0.5)"
         )),
     }
 }
+
+/// The longest duration or interval `record` takes: 30 days (beyond it a deadline on the
+/// monotonic clock could overflow, and no recording is meant to run that long).
+const MAX_DURATION_S: f64 = 30.0 * 24.0 * 3600.0;
 
 /// The address a URL names, if `record` may read it: `http://HOST[:PORT][/debug/pprof[/]]`,
 /// HOST an IP or a name. Loopback only unless `allow_remote`: a name must resolve to loopback
@@ -145,12 +151,18 @@ pub fn target(url: &str, allow_remote: bool) -> Result<SocketAddr, BadInput> {
             )
         })?
         .collect();
-    let first = *addrs.first().ok_or_else(|| {
-        bad(
-            format!("`{authority}` resolves to no address"),
-            "give an IP address, e.g. http://127.0.0.1:6060",
-        )
-    })?;
+    // A name with both an IPv4 and an IPv6 address (`localhost`: 127.0.0.1 and ::1) is read
+    // on IPv4, as Go's own `net.Listen("tcp", "localhost:6060")` binds it.
+    let first = *addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .ok_or_else(|| {
+            bad(
+                format!("`{authority}` resolves to no address"),
+                "give an IP address, e.g. http://127.0.0.1:6060",
+            )
+        })?;
     if allow_remote {
         return Ok(first);
     }
@@ -227,6 +239,9 @@ pub async fn record(req: RecordRequest, mp: &MultiProgress) -> anyhow::Result<Re
         probes: ProbeSet {
             // No ground truth is read from a service: whatever it serves, nothing is judged.
             truth: false,
+            // goleak is served by leakbench's kit only, and each verdict stops the world
+            // repeatedly while it finds goroutines: not something to ask of a live service.
+            goleak: false,
             goroutineleak: !req.no_goroutineleak,
             ..ProbeSet::default()
         },

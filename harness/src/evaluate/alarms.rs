@@ -98,12 +98,8 @@ pub fn first_alarms(rec: &Recording, set: &DetectorSet, params: &Params) -> Vec<
 /// Why a silent detector says nothing here, if it does not: its scalar is in no sample it was
 /// shown (the rule [`crate::evaluate::score::watched_absent`] states for scored traces).
 fn absent(rec: &Recording, watched: Watched) -> Option<String> {
-    let warmup_s = rec.meta.warmup_s;
-    let seen = watched
-        .series(&rec.samples)
-        .iter()
-        .any(|(t, _)| *t >= warmup_s);
-    (!seen).then(|| format!("no {watched} data in this recording (the service does not serve it)"))
+    (!crate::evaluate::score::watched_seen(&rec.samples, rec.meta.warmup_s, watched))
+        .then(|| format!("no {watched} data in this recording (the service does not serve it)"))
 }
 
 /// A row of `alarms.csv`: times in seconds since the recording started.

@@ -120,12 +120,19 @@ pub struct ScoreRow {
 /// Why a trace cannot be scored at all, if it cannot: it did not finish usably, or its
 /// samples were too late to judge a detector on.
 pub fn unscorable(trace: &Trace) -> Option<String> {
+    unfinished(trace).or_else(|| fidelity::of_trace(trace).too_late())
+}
+
+/// Why a repetition did not finish usably, if it did not: no `end.json`, or an end whose
+/// status cannot be scored. The first half of [`unscorable`]; GoKer's judging takes only this
+/// half (its own reason is in `goker::judge`).
+pub fn unfinished(trace: &Trace) -> Option<String> {
     match &trace.end {
         None => Some("repetition unfinished (no end.json)".to_string()),
         Some(e) if !e.status.scorable() => {
             Some(format!("repetition ended {}: {}", e.status, e.reason))
         }
-        Some(_) => fidelity::of_trace(trace).too_late(),
+        Some(_) => None,
     }
 }
 
@@ -134,12 +141,15 @@ pub fn unscorable(trace: &Trace) -> Option<String> {
 /// probe is missing (a program that does not serve it, a Go version without it, a trace
 /// recorded before the probe existed), so its silence is neither a miss nor a true negative.
 pub fn watched_absent(trace: &Trace, watched: Watched) -> Option<String> {
-    let warmup_s = trace.meta.scenario.warmup_s;
-    let seen = watched
-        .series(&trace.samples)
-        .iter()
-        .any(|(t, _)| *t >= warmup_s);
-    (!seen).then(|| format!("no {watched} data in this trace (its probe is missing)"))
+    (!watched_seen(&trace.samples, trace.meta.scenario.warmup_s, watched))
+        .then(|| format!("no {watched} data in this trace (its probe is missing)"))
+}
+
+/// Whether any sample from `warmup_s` on holds the scalar `watched`: the test behind
+/// [`watched_absent`], shared with live recordings (`evaluate::alarms`), which have samples
+/// and a warm-up but no scenario.
+pub fn watched_seen(samples: &[crate::sample::Sample], warmup_s: f64, watched: Watched) -> bool {
+    watched.series(samples).iter().any(|(t, _)| *t >= warmup_s)
 }
 
 /// Judges one detector on one trace: [`score_row`], except that a silent detector whose

@@ -97,13 +97,7 @@ pub struct Judgement {
 /// is the program's, not the machine's; a detector that got no data at all after the case
 /// started is not judged by [`judge_trace`]'s own rule.
 fn unusable(t: &Trace) -> Option<String> {
-    match &t.end {
-        None => Some("repetition unfinished (no end.json)".to_string()),
-        Some(e) if !e.status.scorable() => {
-            Some(format!("repetition ended {}: {}", e.status, e.reason))
-        }
-        Some(_) => None,
-    }
+    crate::evaluate::score::unfinished(t)
 }
 
 /// The detectors that judge goroutines: those watching the goroutine count or a goroutine

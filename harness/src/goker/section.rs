@@ -117,8 +117,8 @@ pub fn subset<'a>(
 }
 
 /// Records the section into `run_dir/goker/` with the Go `go`, from the repository at `root`.
-/// Errors are only those of writing the run directory: anything about Go or the cases becomes
-/// [`Outcome::NotRun`].
+/// Errors are only those of writing the run directory: anything about Go, the cases, building
+/// or judging them becomes [`Outcome::NotRun`] with its first line.
 pub async fn record(
     root: &Path,
     go: &Path,
@@ -138,16 +138,29 @@ pub async fn record(
     crate::fsio::create_dir_all(&dir)?;
     match record_into(root, go, &dir, o, mp).await {
         Ok(outcome) => Ok(outcome),
-        Err(e) if is_setup_error(&e) => {
-            let why = format!(
-                "GoKer section not run: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            );
+        // Writing the run directory failed: the run itself is in trouble, say so.
+        Err(e) if e.downcast_ref::<crate::fsio::FsError>().is_some() => Err(e),
+        // Anything else (no cases in this Go, a wrapped case that does not build, judging):
+        // the section says why in one line and run-all goes on to its report.
+        Err(e) => {
+            let why = if is_setup_error(&e) {
+                format!("GoKer section not run: {}", first_line(&e))
+            } else {
+                format!("GoKer section failed: {}", first_line(&e))
+            };
             crate::fsio::write_atomic(&dir.join(GOKER_NOT_RUN), format!("{why}\n").as_bytes())?;
             Ok(Outcome::NotRun(why))
         }
-        Err(e) => Err(e),
     }
+}
+
+/// The first line of an error and its causes (`{:#}`), as the one line a section gets.
+fn first_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Why the section could not start: bad input (no cases in this Go) or the helper failing.

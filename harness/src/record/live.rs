@@ -212,7 +212,10 @@ fn gone(plan: &LivePlan, s: &Sample, unanswered: &mut u32) -> Option<String> {
         }
     }
     match reason_of(s, "goroutine") {
-        Some(r) if !r.starts_with(PROFILE_PATH) => *unanswered += 1,
+        // No connection at all counts; an answer that was an HTTP error or came too late
+        // (a large service's goroutine profile can take longer than the interval) does not:
+        // the service is there, the sample is missing with its reason.
+        Some(r) if !r.starts_with(PROFILE_PATH) && !r.contains("timed out") => *unanswered += 1,
         _ => *unanswered = 0,
     }
     (*unanswered >= GONE_AFTER).then(|| {

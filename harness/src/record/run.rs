@@ -136,13 +136,22 @@ pub struct RunOptions {
 /// (each once), every other axis as given. One empty point, built by `go`, without axes.
 pub fn points(matrix: &Grid, go: &Path) -> anyhow::Result<Vec<(AxisValues, GoToolchain)>> {
     let mut tcs: BTreeMap<String, GoToolchain> = BTreeMap::new();
-    let paths: Vec<String> = match matrix.values(Axis::Go) {
+    let swept = matrix.values(Axis::Go);
+    let paths: Vec<String> = match swept {
         Some(v) => v.to_vec(),
         None => vec![go.display().to_string()],
     };
     for p in &paths {
-        let tc = GoToolchain::detect(Path::new(p))
-            .map_err(|e| crate::bad_input::BadInput(format!("--matrix: key `go`: {p}: {e}")))?;
+        // A go that is not a Go: bad input named by where it came from (the sweep's axis, or
+        // `--go`; `app::record` checks a sweep's values first, this is the run's own check).
+        let tc = GoToolchain::detect(Path::new(p)).map_err(|e| {
+            let from = if swept.is_some() {
+                "--matrix: key `go`"
+            } else {
+                "--go"
+            };
+            crate::bad_input::BadInput(format!("{from}: {p}: {e}"))
+        })?;
         if let Some((other, _)) = tcs.iter().find(|(_, t)| t.version == tc.version) {
             return Err(crate::bad_input::BadInput(format!(
                 "--matrix: key `go`: {p} and {other} are both {} (fix: give each Go version once)",

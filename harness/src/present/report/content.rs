@@ -109,7 +109,7 @@ pub fn report(v: &RunView, has_overhead: bool) -> Doc {
     by_detector(&mut d, v, &summary, &seen);
     by_class(&mut d, v, &summary);
     d.h(1, "Latency");
-    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the oracle bound: the delay the best possible detector watching the same metric would need at the same false-alarm rate, computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades. A row's name leads to the scenario's page (in the HTML report; here, through [Scenarios](#scenarios)).");
+    d.p("Each cell is the median, over the repetitions where the detector found the leak, of its latency divided by the scenario's oracle bound: one number per scenario, the delay the best possible detector would need at the same false-alarm rate on whichever candidate series shows the leak soonest (every scalar a shipped detector watches, and the goroutines and heap at the leak's own site), computed from the noise of the non-leaking twin (Lorden's bound for a change in mean). Every detector on a scenario is divided by the same number. 1× is optimal; 10× is ten times slower than optimal. Below 1× the detector beat the bound, which its assumptions (Gaussian, independent increments; the same false-alarm rate as CUSUM's) do not allow: read it as a detector that fires more readily than the bound assumes, or a metric the twin's noise describes badly. Misses, false alarms and correct silence are marked with words, not shades. A row's name leads to the scenario's page (in the HTML report; here, through [Scenarios](#scenarios)).");
     d.chart(HEATMAP, "Latency heatmap: scenario × detector");
     d.h(1, "Threshold sweep");
     if v.sweep.is_some() {
@@ -233,8 +233,13 @@ fn environment(d: &mut Doc, v: &RunView) {
         .iter()
         .filter_map(|t| {
             score::unscorable(t).map(|why| {
+                let cell = if t.meta.axes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", t.meta.axes.label())
+                };
                 format!(
-                    "[`{}`]({}) repetition {}: {why}",
+                    "[`{}`]({}){cell} repetition {}: {why}",
                     t.meta.scenario.name,
                     names::scenario_page(&t.meta.scenario.name),
                     t.meta.rep

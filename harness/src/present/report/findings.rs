@@ -295,7 +295,7 @@ pub fn sampling_sentence(v: &RunView) -> Option<String> {
         .collect();
     let (p99, worst, longest) = (f.gap_p99_median_s?, f.gap_p99_max_s?, f.gap_max_s?);
     let late = match f.too_late {
-        0 => "every repetition was judged".to_string(),
+        0 => "no repetition was refused for late samples".to_string(),
         1 => "1 repetition was not judged because its samples came too late".to_string(),
         n => format!("{n} repetitions were not judged because their samples came too late"),
     };

@@ -50,8 +50,8 @@ pub fn section(run_dir: &Path) -> anyhow::Result<Option<Doc>> {
     d.p(format!(
         "A small subset of `leakbench goker`, run after the matrix: {} of Go's {} leak test cases in \
          test mode ({}), {} of them also in service mode ({}), {} repetitions, in {}. The full set \
-         (every case, both modes, default repetitions) is `just goker`; it took {:.0} s on this \
-         machine's 2 cores (docs/goker.md). The section's files are in [`goker/`](./{}/{}).",
+         (every case, both modes, default repetitions) is `just goker`; it took {:.0} s on the \
+         2-core machine of docs/goker.md. The section's files are in [`goker/`](./{}/{}).",
         j.record.selected.len(),
         j.record.discovery.cases.len(),
         if j.record.selected.len() < j.record.discovery.cases.len() {

@@ -21,7 +21,7 @@ pub fn scenario_html(name: &str) -> String {
 }
 
 /// The file stem of a repetition's timeline chart: `timeline-<scenario>-rep-<k>`, with the
-/// matrix point between in a sweep (`timeline-<scenario>-GOGC-50_go-go1.27.3-rep-<k>`), so
+/// matrix point between in a sweep (`timeline-<scenario>-go-go1.27.3_GOGC-50-rep-<k>`, axes in column order), so
 /// cells never share a chart.
 pub fn timeline_stem(scenario: &str, axes: &AxisValues, rep: u32) -> String {
     if axes.is_empty() {

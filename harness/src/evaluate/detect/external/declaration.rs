@@ -6,7 +6,7 @@
 //! name = "leakprof"                      # lower-case letters, digits and `-`
 //! protocol = 1                           # the protocol version it speaks
 //! command = ["python3", "{dir}/leakprof.py", "--threshold", "100"]
-//! watches = "goroutines"                 # a `leakbench detectors` series, for the oracle bound
+//! watches = "goroutines"                 # a `leakbench detectors` series: without it, "not applicable"
 //! threshold = "more than 100 goroutines blocked at one channel operation"   # optional
 //! window_s = 10.0                        # optional: the trend window it judges over
 //! sample_timeout_s = 5.0                 # optional: most seconds per answer

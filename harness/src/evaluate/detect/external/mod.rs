@@ -50,7 +50,8 @@ pub const STDERR_KEEP_BYTES: usize = 4096;
 pub struct External {
     /// Its name in scores and reports (checked: no built-in has it).
     pub name: String,
-    /// The series it says it watches: the oracle bound of its rows is on this series.
+    /// The series it says it watches: a trace without it scores the detector "not applicable"
+    /// (the oracle bound of its rows is the scenario's, as for every detector).
     pub watches: Watched,
     /// What its threshold is, in words (`leakbench detectors`).
     pub threshold: String,
