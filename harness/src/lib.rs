@@ -13,8 +13,9 @@
 //! Imports point backwards, with exceptions kept on purpose: a run feeds samples to the
 //! detectors live (through [`evaluate::detect::Feeder`]) only to show first alarms in its
 //! progress display; [`evaluate::replay`] writes its scores through [`present::export`]'s
-//! formats; [`trace`] records the [`record::probe::ProbeSet`] a repetition was sampled with;
-//! and [`axes`] detects a `go` axis's toolchain with [`record::fixture_build`].
+//! formats; [`trace`] and [`run_dir`] record the [`record::probe::ProbeSet`] and run settings a
+//! repetition was sampled with; and [`axes`] reads a Go version as [`record::fixture_build`]
+//! parses it.
 //!
 //! - [`scenario`], [`sample`], [`trace`] and [`run_dir`] are the data that crosses the seams
 //!   (what to run, one sample, what a repetition's files hold, and where every file of a run

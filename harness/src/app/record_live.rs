@@ -102,11 +102,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= MAX_DURATION_S => {
+        Ok(v) if v.is_finite() && (MIN_DURATION_S..=MAX_DURATION_S).contains(&(v * scale)) => {
             Ok(Duration::from_secs_f64(v * scale))
         }
         _ => Err(format!(
-            "`{s}`: not a positive duration of at most 30 days (e.g. 30s, 5m, 0.5)"
+            "`{s}`: not a duration between 1 ms and 30 days (e.g. 30s, 5m, 0.5)"
         )),
     }
 }
@@ -114,6 +114,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// The longest duration or interval `record` takes: 30 days (beyond it a deadline on the
 /// monotonic clock could overflow, and no recording is meant to run that long).
 const MAX_DURATION_S: f64 = 30.0 * 24.0 * 3600.0;
+/// The shortest: 1 ms (a zero interval cannot be ticked).
+const MIN_DURATION_S: f64 = 1e-3;
 
 /// The address a URL names, if `record` may read it: `http://HOST[:PORT][/debug/pprof[/]]`,
 /// HOST an IP or a name. Loopback only unless `allow_remote`: a name must resolve to loopback
@@ -356,9 +358,21 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(s(0.5)));
         assert_eq!(parse_duration("5m"), Ok(s(300.0)));
         assert_eq!(parse_duration("1h"), Ok(s(3600.0)));
-        for bad in ["0", "-1", "abc", "5 parsecs", ""] {
+        for bad in [
+            "0",
+            "-1",
+            "abc",
+            "5 parsecs",
+            "",
+            "0.0000001ms",
+            "31d",
+            "999999999999999999999h",
+            "inf",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_duration("1ms"), Ok(s(0.001)));
+        assert_eq!(parse_duration("720h"), Ok(s(720.0 * 3600.0)));
     }
 
     #[test]

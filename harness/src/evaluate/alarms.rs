@@ -98,8 +98,14 @@ pub fn first_alarms(rec: &Recording, set: &DetectorSet, params: &Params) -> Vec<
 /// Why a silent detector says nothing here, if it does not: its scalar is in no sample it was
 /// shown (the rule [`crate::evaluate::score::watched_absent`] states for scored traces).
 fn absent(rec: &Recording, watched: Watched) -> Option<String> {
-    (!crate::evaluate::score::watched_seen(&rec.samples, rec.meta.warmup_s, watched))
-        .then(|| format!("no {watched} data in this recording (the service does not serve it)"))
+    if crate::evaluate::score::watched_seen(&rec.samples, rec.meta.warmup_s, watched) {
+        return None;
+    }
+    Some(if watched == Watched::Goleak && !rec.meta.probes.goleak {
+        "goleak is not asked of a live service (leakbench's kit serves it; each verdict stops the world)".to_string()
+    } else {
+        format!("no {watched} data in this recording (the service does not serve it)")
+    })
 }
 
 /// A row of `alarms.csv`: times in seconds since the recording started.

@@ -136,7 +136,16 @@ pub async fn record(
             .map_err(|e| crate::fsio::FsError::new("could not remove", &dir, e))?;
     }
     crate::fsio::create_dir_all(&dir)?;
-    match record_into(root, go, &dir, o, mp).await {
+    // Ctrl-C before the recording starts (wrapping, building) kills the `go` children of
+    // this terminal and fails the step: that is an interruption, not a failed section.
+    let (tx, stopped) = tokio::sync::watch::channel(false);
+    let watch = crate::record::run::spawn_signal_watch(std::sync::Arc::new(tx));
+    let result = record_into(root, go, &dir, o, mp).await;
+    watch.abort();
+    if *stopped.borrow() && !matches!(result, Ok(Outcome::Recorded { .. })) {
+        return Ok(Outcome::Interrupted { dir });
+    }
+    match result {
         Ok(outcome) => Ok(outcome),
         // Writing the run directory failed: the run itself is in trouble, say so.
         Err(e) if e.downcast_ref::<crate::fsio::FsError>().is_some() => Err(e),

@@ -198,6 +198,13 @@ pub async fn record(
     writer.finish(status, reason, ended_s)
 }
 
+/// Whether a failed request reached the service and only its answer came too late (a large
+/// service's profile can take longer than the interval): not the service gone. A connect
+/// that timed out is no answer at all.
+fn answer_too_late(reason: &str) -> bool {
+    reason.contains("timed out") && !reason.contains("Connect") && !reason.contains("os error 110")
+}
+
 /// Whether the sample just taken shows the service gone, and why: its process (when named)
 /// has no memory left to read, or the goroutine profile has gone unanswered `GONE_AFTER`
 /// ticks in a row. An answer that is an HTTP error or a bad body is an answer: the service
@@ -215,7 +222,7 @@ fn gone(plan: &LivePlan, s: &Sample, unanswered: &mut u32) -> Option<String> {
         // No connection at all counts; an answer that was an HTTP error or came too late
         // (a large service's goroutine profile can take longer than the interval) does not:
         // the service is there, the sample is missing with its reason.
-        Some(r) if !r.starts_with(PROFILE_PATH) && !r.contains("timed out") => *unanswered += 1,
+        Some(r) if !r.starts_with(PROFILE_PATH) && !answer_too_late(r) => *unanswered += 1,
         _ => *unanswered = 0,
     }
     (*unanswered >= GONE_AFTER).then(|| {
@@ -237,6 +244,18 @@ fn reason_of<'a>(s: &'a Sample, probe: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_late_answer_is_not_a_service_gone() {
+        assert!(answer_too_late("error sending request for url (http://127.0.0.1:1/debug/pprof/goroutine): operation timed out"));
+        for gone in [
+            "error sending request for url (http://10.0.0.9:6060/debug/pprof/goroutine): client error (Connect): operation timed out",
+            "error sending request: tcp connect error: Connection timed out (os error 110)",
+            "error sending request: tcp connect error: Connection refused (os error 111)",
+        ] {
+            assert!(!answer_too_late(gone), "{gone}");
+        }
+    }
 
     fn plan(pid: Option<u32>) -> LivePlan {
         LivePlan {
