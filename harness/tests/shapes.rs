@@ -107,7 +107,10 @@ const CASES: &[(&str, Signal, Shape)] = &[
     ("waitgroup-missing-done",       Total(Watched::GoroutineLeakProfile),  leak(60.0, 5.0)),
     ("mutex-never-unlocked",         Site(GoroutinesAtSite),                leak(60.0, 15.0)),
     ("afterfunc-pending",            Site(HeapAtSite),                      leak(1.5e6, 0.4e6)),
-    ("context-value-chain",          Site(HeapAtSite),                      leak(0.8e6, 0.2e6)),
+    // 6 s of 4 KiB payloads (2.4 MB) show at the site as one or two heap-profile samples
+    // (512 KiB apart at the default MemProfileRate, and only as of the last GC): 0.53 and
+    // 1.05 MB in two runs. One sample after the onset, none in the twin, is the check.
+    ("context-value-chain",          Site(HeapAtSite),                      leak(0.4e6, 0.2e6)),
     ("negative-batch-job",           Total(Watched::Goroutines),            burst(1500.0, 50.0)),
     ("negative-batch-job",           Total(Watched::HeapLive),              burst(80.0e6, 10.0e6)),
     ("negative-freed-load",          Total(Watched::Rss),                   burst(200.0e6, 30.0e6)),
