@@ -130,6 +130,14 @@ pub fn sort_values(axis: Axis, values: &mut [String]) {
     values.sort_by_key(key);
 }
 
+/// The axes swept by any of `points`, in column order: the extra columns a run's CSV files
+/// (`scores.csv`, `fidelity.csv`) add after their own, none when nothing was swept.
+pub fn columns<'a>(points: impl IntoIterator<Item = &'a AxisValues>) -> Vec<Axis> {
+    let swept: std::collections::BTreeSet<Axis> =
+        points.into_iter().flat_map(AxisValues::axes).collect();
+    swept.into_iter().collect()
+}
+
 /// One point of the grid: the value of every swept axis. Empty when nothing is swept (and
 /// then absent from every file, so runs without axes are as they were).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -152,6 +160,14 @@ impl AxisValues {
     /// The swept axes, in column order.
     pub fn axes(&self) -> impl Iterator<Item = Axis> + '_ {
         self.0.keys().copied()
+    }
+
+    /// This point's fields under `columns` (from [`columns`]): its value, or empty where it
+    /// does not sweep that axis.
+    pub fn fields<'a>(&'a self, columns: &'a [Axis]) -> impl Iterator<Item = String> + 'a {
+        columns
+            .iter()
+            .map(|a| self.get(*a).unwrap_or_default().to_string())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Axis, &str)> + '_ {

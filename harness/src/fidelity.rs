@@ -204,8 +204,7 @@ pub const HEADER: [&str; 12] = [
 /// ([`crate::present::export::csv`]), so the cells of a sweep stay apart.
 pub fn to_csv(rows: &[RepFidelity]) -> Vec<u8> {
     let secs = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
-    let axes: std::collections::BTreeSet<crate::axes::Axis> =
-        rows.iter().flat_map(|r| r.axes.axes()).collect();
+    let axes = crate::axes::columns(rows.iter().map(|r| &r.axes));
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER.iter().copied().chain(axes.iter().map(|a| a.name())))
         .expect("writing to memory");
@@ -227,10 +226,7 @@ pub fn to_csv(rows: &[RepFidelity]) -> Vec<u8> {
                 r.not_judged.clone(),
             ]
             .into_iter()
-            .chain(
-                axes.iter()
-                    .map(|a| r.axes.get(*a).unwrap_or_default().to_string()),
-            ),
+            .chain(r.axes.fields(&axes)),
         )
         .expect("writing to memory");
     }

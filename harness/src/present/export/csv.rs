@@ -13,9 +13,7 @@
 //! value; a run without axes has none, so its file is as it always was.
 
 use super::fixed;
-use crate::axes::Axis;
 use crate::evaluate::score::ScoreRow;
-use std::collections::BTreeSet;
 
 pub const HEADER: [&str; 18] = [
     "scenario",
@@ -44,7 +42,7 @@ fn flag(b: Option<bool>) -> String {
 
 /// The rows as CSV bytes, in the order given (callers sort, see [`crate::evaluate::score::sort_rows`]).
 pub fn scores(rows: &[ScoreRow]) -> Vec<u8> {
-    let axes: BTreeSet<Axis> = rows.iter().flat_map(|r| r.axes.axes()).collect();
+    let axes = crate::axes::columns(rows.iter().map(|r| &r.axes));
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER.iter().copied().chain(axes.iter().map(|a| a.name())))
         .expect("writing to memory");
@@ -69,10 +67,7 @@ pub fn scores(rows: &[ScoreRow]) -> Vec<u8> {
             flag(r.timely),
             r.note.clone(),
         ];
-        let values = axes
-            .iter()
-            .map(|a| r.axes.get(*a).unwrap_or_default().to_string());
-        w.write_record(fields.into_iter().chain(values))
+        w.write_record(fields.into_iter().chain(r.axes.fields(&axes)))
             .expect("writing to memory");
     }
     w.into_inner().expect("flushing to memory")
@@ -81,6 +76,7 @@ pub fn scores(rows: &[ScoreRow]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::axes::Axis;
     use crate::evaluate::score::score_row;
     use crate::evaluate::score::tests::{alarm, trace};
     use crate::scenario::Observable;

@@ -22,8 +22,7 @@ pub const STEM: &str = "latency-by-axis";
 
 /// The axes the run's rows have, and each one's values in reading order.
 fn axes_of(rows: &[ScoreRow]) -> Vec<(Axis, Vec<String>)> {
-    let present: BTreeSet<Axis> = rows.iter().flat_map(|r| r.axes.axes()).collect();
-    present
+    axes::columns(rows.iter().map(|r| &r.axes))
         .into_iter()
         .map(|a| {
             let vals: BTreeSet<String> = rows
